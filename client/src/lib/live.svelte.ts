@@ -1,0 +1,35 @@
+// The socket.io connection (same origin, default path), opened after login.
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
+import { rooms } from './rooms.svelte.ts';
+
+type HrSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+class Live {
+  online = $state(false);
+  private socket: HrSocket | null = null;
+
+  connect(): void {
+    if (this.socket) return;
+    const socket: HrSocket = io({ withCredentials: true });
+    socket.on('connect', () => {
+      this.online = true;
+    });
+    socket.on('disconnect', () => {
+      this.online = false;
+    });
+    socket.on('camera:state', (change) => rooms.applyCameraState(change.cameraId, change.state));
+    socket.on('rooms:changed', () => {
+      if (rooms.loaded) void rooms.load();
+    });
+    this.socket = socket;
+  }
+
+  disconnect(): void {
+    this.socket?.disconnect();
+    this.socket = null;
+    this.online = false;
+  }
+}
+
+export const live = new Live();

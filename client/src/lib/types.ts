@@ -1,0 +1,101 @@
+// Shapes of the JSON the server answers (see docs/api.md and CONTRACTS.md).
+import type { CameraState } from '../../../server/src/realtime/events.ts';
+
+export type { CameraState };
+
+export type Role = 'admin' | 'security' | 'auditor' | 'clerk' | 'supervisor' | 'legal';
+export const ALL_ROLES: readonly Role[] = ['clerk', 'supervisor', 'legal', 'admin', 'security', 'auditor'];
+/** Roles the security officer may assign (casework roles). */
+export const CASEWORK_ROLES: readonly Role[] = ['clerk', 'supervisor', 'legal'];
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  uptimeS: number;
+  demo?: boolean;
+}
+
+export interface Me {
+  username: string;
+  displayName: string;
+  roles: string[];
+  rooms: string[];
+  mustChangePassword: boolean;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  role: string;
+  state: CameraState;
+}
+
+export interface Room {
+  id: string;
+  name: string;
+  kind: 'hearing' | 'interview';
+  cameras: Camera[];
+}
+
+export interface ChecklistRow {
+  item: number;
+  category: string;
+  project: string;
+  matter: string;
+  place: string;
+  timeLimit: string;
+  department: string;
+  recorder: string;
+  startWhen: string;
+  process: string;
+  endWhen: string;
+  method: string;
+  remarks: string;
+}
+
+export interface Procedure {
+  id: string;
+  name: string;
+  items: number[];
+}
+
+export interface User {
+  id: number | string;
+  username: string;
+  displayName: string;
+  roles: string[];
+  rooms: string[];
+  disabled: boolean;
+  mustChangePassword: boolean;
+  createdAt: string;
+}
+
+export interface CreatedUser {
+  id: number | string;
+  username: string;
+  initialPassword: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string | null;
+  action: string;
+  target: string | null;
+  detail: unknown;
+  ip: string | null;
+  hash: string;
+  prevHash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextBeforeId: number | null;
+}
+
+export interface AuditVerify {
+  ok: boolean;
+  checked: number;
+  firstBadId: number | null;
+  reason: string | null;
+}
