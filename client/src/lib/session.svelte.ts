@@ -26,7 +26,11 @@ class Session {
       this.demo = health.value.demo === true;
       this.version = health.value.version;
     }
-    this.me = me.status === 'fulfilled' ? me.value : null;
+    if (me.status === 'fulfilled') this.me = me.value;
+    else if (me.reason instanceof ApiError && me.reason.code === 'password_change_required') {
+      // Logged in, but the server tells nothing else until the generated password is changed.
+      this.me = { username: '', displayName: '', roles: [], rooms: [], mustChangePassword: true };
+    } else this.me = null;
     this.ready = true;
   }
 
