@@ -1,0 +1,144 @@
+import express, { type Request, type Response, type NextFunction } from 'express';
+import helmet from 'helmet';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import type { UserAdminService } from '../auth/user-admin-service.ts';
+import type { CameraStates } from '../cameras/camera-state.ts';
+import type { Checklist } from '../checklist/checklist.ts';
+import type { RoomRepository } from '../rooms/room-repository.ts';
+import { ApiError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
+import { auditRoutes } from './audit-routes.ts';
+import { authRoutes } from './auth-routes.ts';
+import { errorHandler } from './error-handler.ts';
+import { requireSession } from './http-context.ts';
+import { referenceRoutes } from './reference-routes.ts';
+import { userRoutes } from './user-routes.ts';
+
+export interface AppDependencies {
+  log: Logger;
+  version: string;
+  startedAt: number;
+  demo: boolean;
+  tls: boolean;
+  trustProxy: boolean | string;
+  jsonBodyLimit: string;
+  maxSessionHours: number;
+  clientDir: string;
+  auth: AuthService;
+  userAdmin: UserAdminService;
+  audit: AuditLog;
+  checklist: Checklist;
+  rooms: RoomRepository;
+  cameraStates: CameraStates;
+  metrics: Metrics;
+  onLogout: (sessionToken: string) => void;
+}
+
+/** Client routes served by index.html (the client routes itself). */
+const CLIENT_ROUTES = /^\/(login|console|wall|replay|admin)?(\/.*)?$/;
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.set('etag', false);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          baseUri: ["'self'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          formAction: ["'self'"],
+          scriptSrc: ["'self'"],
+          // Svelte sets style attributes; hls.js and mpegts.js play from blob: URLs and workers.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          mediaSrc: ["'self'", 'blob:'],
+          workerSrc: ["'self'", 'blob:'],
+          connectSrc: ["'self'", 'ws:', 'wss:'],
+          fontSrc: ["'self'", 'data:'],
+          // No upgrade-insecure-requests: the product is opened over plain HTTP on a LAN.
+        },
+      },
+      // Only meaningful, and only safe, when served over TLS.
+      strictTransportSecurity: deps.tls ? { maxAge: 15552000 } : false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(deps.metrics.httpMiddleware());
+
+  app.get('/metrics', deps.metrics.endpoint());
+
+  const api = express.Router();
+  api.use(express.json({ limit: deps.jsonBodyLimit }));
+  api.use(requireJsonBody);
+  api.get('/health', (_req, res) => {
+    res.json({
+      status: 'ok',
+      version: deps.version,
+      uptimeS: Math.round((Date.now() - deps.startedAt) / 1000),
+      demo: deps.demo,
+    });
+  });
+  api.use(
+    '/auth',
+    authRoutes(deps.auth, { secure: deps.tls, maxAgeS: deps.maxSessionHours * 3600 }, deps.onLogout),
+  );
+  api.use(requireSession(deps.auth));
+  api.use('/users', userRoutes(deps.userAdmin));
+  api.use('/audit', auditRoutes(deps.audit));
+  api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
+  api.use((req) => {
+    throw new ApiError(404, 'not_found', `There is no API route ${req.method} ${req.baseUrl}${req.path}.`);
+  });
+  app.use('/api', api);
+
+  serveClient(app, deps.clientDir, deps.log);
+  app.use((req: Request) => {
+    throw new ApiError(404, 'not_found', `Nothing is served at ${req.path}.`);
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+/**
+ * A state-changing request must be JSON: a cross-site HTML form cannot send that without a CORS
+ * preflight, which this server never grants (defence beside the SameSite=Strict cookie).
+ */
+function requireJsonBody(req: Request, _res: Response, next: NextFunction) {
+  const changes = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (changes && hasBody && !req.is('application/json')) {
+    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json.');
+  }
+  next();
+}
+
+function serveClient(app: express.Express, clientDir: string, log: Logger): void {
+  const index = join(clientDir, 'index.html');
+  if (!existsSync(index)) {
+    log.warn({ mod: 'http', clientDir }, 'the web client is not built: run `npm run build` (npm start does it)');
+    return;
+  }
+  app.use(
+    express.static(clientDir, {
+      index: false,
+      setHeaders: (res, path) => {
+        // Hashed assets never change; index.html must always be fresh.
+        res.setHeader('Cache-Control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+  );
+  app.get(CLIENT_ROUTES, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+}

@@ -1,0 +1,14 @@
+import type { z } from 'zod';
+import { badRequest } from '../shared/errors.ts';
+
+/** Parses request input or throws 400 `invalid_request` naming each field that is wrong. */
+export function validate<T extends z.ZodType>(schema: T, value: unknown, what = 'request body'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : what;
+    if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.join(', ')}`;
+    return `${field}: ${issue.message}`;
+  });
+  throw badRequest('invalid_request', `Invalid ${what}: ${problems.join('; ')}.`);
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Strict everywhere: an unknown key is an error, not a silent no-op.
+ * Cross-field checks (ids unique, rooms reference existing cameras, secrets by reference outside demo
+ * mode, demo bound to loopback) are in `validateConfig` below, so every problem names its key path.
+ */
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lowercase letters, digits and hyphens, e.g. "hearing-1"');
+
+/** A secret: `env:NAME` (read from the environment at start-up) or, in demo mode only, a literal. */
+const secret = z.string().min(1, 'expected a non-empty value or an env:NAME reference');
+
+const onvifSource = z.strictObject({
+  url: z.url({ message: 'expected the ONVIF device service URL, e.g. http://192.0.2.10/onvif/device_service' }),
+  username: z.string().min(1),
+  password: secret,
+});
+
+const rtspSource = z.strictObject({
+  mainUrl: z.url({ message: 'expected an rtsp:// URL' }).refine((u) => u.startsWith('rtsp://'), 'expected an rtsp:// URL'),
+  subUrl: z
+    .url({ message: 'expected an rtsp:// URL' })
+    .refine((u) => u.startsWith('rtsp://'), 'expected an rtsp:// URL')
+    .optional(),
+  username: z.string().min(1).optional(),
+  password: secret.optional(),
+});
+
+const camera = z.strictObject({
+  id,
+  name: z.string().min(1),
+  enabled: z.boolean().default(true),
+  onvif: onvifSource.optional(),
+  rtsp: rtspSource.optional(),
+});
+
+const room = z.strictObject({
+  id,
+  name: z.string().min(1),
+  kind: z.enum(['hearing', 'interview']),
+  cameras: z
+    .array(
+      z.strictObject({
+        camera: id,
+        /** The camera's position in the room: 全景, 主持人, 当事人, … */
+        role: z.string().min(1),
+      }),
+    )
+    .default([]),
+});
+
+export const configSchema = z.strictObject({
+  /** `demo` seeds demo users, allows literal secrets, shows a DEMO banner and binds loopback only. */
+  mode: z.enum(['demo', 'production']).default('production'),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      /** Trust X-Forwarded-For from a reverse proxy on these addresses (express `trust proxy`). */
+      trustProxy: z.union([z.boolean(), z.string()]).default(false),
+      jsonBodyLimit: z.string().regex(/^\d+(kb|mb)$/, 'expected a size such as "100kb"').default('100kb'),
+    })
+    .default({ host: '127.0.0.1', port: 8080, trustProxy: false, jsonBodyLimit: '100kb' }),
+  dataDir: z.string().min(1).default('./data'),
+  auth: z
+    .strictObject({
+      /** A login session ends after this much inactivity. */
+      idleTimeoutMinutes: z.number().int().min(5).max(24 * 60).default(120),
+      /** …and at the latest this long after login. */
+      maxSessionHours: z.number().int().min(1).max(72).default(12),
+      passwordMinLength: z.number().int().min(8).max(128).default(10),
+      loginRateLimit: z
+        .strictObject({
+          perUser: z.number().int().min(1).default(5),
+          perAddress: z.number().int().min(1).default(20),
+          windowMinutes: z.number().int().min(1).default(15),
+        })
+        .default({ perUser: 5, perAddress: 20, windowMinutes: 15 }),
+    })
+    .default({
+      idleTimeoutMinutes: 120,
+      maxSessionHours: 12,
+      passwordMinLength: 10,
+      loginRateLimit: { perUser: 5, perAddress: 20, windowMinutes: 15 },
+    }),
+  metrics: z
+    .strictObject({
+      /** Bearer token for scraping /metrics from another host; loopback needs none. */
+      token: secret.optional(),
+    })
+    .default({}),
+  cameras: z.array(camera).default([]),
+  rooms: z.array(room).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = z.infer<typeof camera>;
+export type RoomConfig = z.infer<typeof room>;

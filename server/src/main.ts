@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './api/app.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { AuthService } from './auth/auth-service.ts';
+import { ensureInitialUsers } from './auth/bootstrap.ts';
+import { LoginRateLimiter } from './auth/login-rate-limiter.ts';
+import { LoginSessionRepository } from './auth/login-session-repository.ts';
+import { UserAdminService } from './auth/user-admin-service.ts';
+import { UserRepository } from './auth/user-repository.ts';
+import { CameraStates } from './cameras/camera-state.ts';
+import { loadChecklist } from './checklist/checklist.ts';
+import { resolveSecret } from './config/loader.ts';
+import type { Config } from './config/schema.ts';
+import { RealtimeGateway } from './realtime/gateway.ts';
+import { RoomRepository } from './rooms/room-repository.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { openDatabase } from './shared/db/database.ts';
+import type { Logger } from './shared/logger.ts';
+import { Metrics } from './shared/metrics.ts';
+
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Wires the services together and listens. `close()` releases everything it opened. */
+export async function startServer(config: Config, log: Logger, options: { clock?: Clock } = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const demo = config.mode === 'demo';
+  const db = openDatabase(join(config.dataDir, 'hearing-recorder.db'), log);
+  const audit = new AuditLog(db, clock);
+  const rooms = new RoomRepository(db, clock);
+  rooms.seedFromConfig(config, audit, log);
+  const users = new UserRepository(db, clock);
+  await ensureInitialUsers({ db, users, audit, log, demo, dataDir: config.dataDir });
+
+  const loginSessions = new LoginSessionRepository(db, clock, config.auth);
+  const auth = new AuthService(users, loginSessions, new LoginRateLimiter(clock, config.auth.loginRateLimit), audit, log, config.auth);
+  const cameraStates = new CameraStates();
+  const metrics = new Metrics(config.metrics.token === undefined ? undefined : resolveSecret(config.metrics.token));
+
+  let gateway: RealtimeGateway | undefined;
+  const app = createApp({
+    log,
+    version: PACKAGE.version,
+    startedAt: Date.now(),
+    demo,
+    tls: config.server.tls !== undefined,
+    trustProxy: config.server.trustProxy,
+    jsonBodyLimit: config.server.jsonBodyLimit,
+    maxSessionHours: config.auth.maxSessionHours,
+    clientDir: CLIENT_DIR,
+    auth,
+    userAdmin: new UserAdminService(db, users, loginSessions, audit),
+    audit,
+    checklist: loadChecklist(),
+    rooms,
+    cameraStates,
+    metrics,
+    onLogout: (token) => gateway?.endSession(token),
+  });
+
+  const tls = config.server.tls;
+  const http: Server = tls
+    ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, app)
+    : createHttpServer(app);
+  const connections = new Set<Socket>();
+  http.on('connection', (socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+  });
+  gateway = new RealtimeGateway(http, auth, rooms, cameraStates, log);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.server.port, config.server.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
+  sweep.unref();
+  audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });
+  log.info({ mod: 'server', url, port, mode: config.mode, dataDir: config.dataDir }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        log.info({ mod: 'server' }, 'shutting down');
+        clearInterval(sweep);
+        gateway?.close();
+        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        // Requests still running get a moment to finish; then their connections are cut.
+        const force = setTimeout(() => {
+          for (const socket of connections) socket.destroy();
+        }, 2000);
+        await stopped;
+        clearTimeout(force);
+        audit.record({ actor: null }, 'server.stopped', null);
+        db.close();
+        log.info({ mod: 'server' }, 'stopped');
+      })()),
+  };
+}

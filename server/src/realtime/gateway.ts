@@ -1,0 +1,93 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { AuthService } from '../auth/auth-service.ts';
+import { canAccessRoom, hasAnyRole } from '../auth/access.ts';
+import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts';
+import type { RoomRepository } from '../rooms/room-repository.ts';
+import { readCookie, SESSION_COOKIE } from '../api/http-context.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events.ts';
+
+type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const roomChannel = (roomId: string) => `room:${roomId}`;
+const SESSION_RECHECK_MS = 60_000;
+
+/**
+ * socket.io on the HTTP server's port, authenticated by the same session cookie as the API. A socket
+ * joins one channel per room its user may see; events about a room go only to that channel. Sockets
+ * whose login session ends (logout, expiry, account disabled) are disconnected.
+ */
+export class RealtimeGateway {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  private readonly recheck: NodeJS.Timeout;
+  private readonly onCameraState = (change: CameraStateChange) => this.emitCameraState(change);
+  private closed = false;
+
+  constructor(
+    http: HttpServer,
+    private readonly auth: AuthService,
+    private readonly rooms: RoomRepository,
+    private readonly cameraStates: CameraStates,
+    private readonly log: Logger,
+  ) {
+    this.io = new Server(http, { serveClient: false, cors: { origin: false } });
+    this.io.use((socket, next) => {
+      const token = readCookie(socket.request.headers.cookie, SESSION_COOKIE);
+      const user = this.auth.authenticate(token);
+      if (!user) return next(new Error('unauthorized'));
+      if (user.mustChangePassword) return next(new Error('password_change_required'));
+      socket.data = { username: user.username, sessionToken: user.sessionToken };
+      next();
+    });
+    this.io.on('connection', (socket) => this.accept(socket));
+    cameraStates.on('change', this.onCameraState);
+    this.recheck = setInterval(() => this.dropEndedSessions(), SESSION_RECHECK_MS);
+    this.recheck.unref();
+  }
+
+  /** Disconnects every socket of a login session (called at logout). */
+  endSession(sessionToken: string): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      if (socket.data.sessionToken === sessionToken) socket.disconnect(true);
+    }
+  }
+
+  /** Disconnects every socket. The HTTP server is its owner's to close. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.recheck);
+    this.cameraStates.off('change', this.onCameraState);
+    this.io.disconnectSockets(true);
+    this.io.engine.close();
+  }
+
+  private accept(socket: GatewaySocket): void {
+    const user = this.auth.authenticate(socket.data.sessionToken);
+    if (!user) {
+      socket.disconnect(true);
+      return;
+    }
+    const configuring = hasAnyRole(user, ['admin', 'security']);
+    for (const room of this.rooms.list()) {
+      if (configuring || (!hasAnyRole(user, ['auditor']) && canAccessRoom(user, room.id))) void socket.join(roomChannel(room.id));
+    }
+    socket.on('clock:ping', (_clientTime, ack) => {
+      if (typeof ack === 'function') ack(Date.now());
+    });
+    socket.emit('server:hello', { serverTime: new Date().toISOString(), username: user.username });
+    this.log.debug({ mod: 'realtime', username: user.username, socket: socket.id }, 'socket connected');
+  }
+
+  private emitCameraState(change: CameraStateChange): void {
+    const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === change.cameraId));
+    if (room) this.io.to(roomChannel(room.id)).emit('camera:state', change);
+  }
+
+  private dropEndedSessions(): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      if (!this.auth.authenticate(socket.data.sessionToken)) socket.disconnect(true);
+    }
+  }
+}
