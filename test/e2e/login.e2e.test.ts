@@ -2,10 +2,8 @@
 // sees both demo rooms with their cameras; a wrong password is refused on the page.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
-
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 let server: TestServer | undefined;
 let browser: TestBrowser | undefined;

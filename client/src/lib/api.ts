@@ -1,5 +1,7 @@
 // One fetch wrapper for the JSON API: same-origin cookie, `{ error: { code, message } }` errors as
-// ApiError, and two global reactions (session expired → login, forced password change).
+// ApiError, and two global reactions (session expired → login, forced password change). Requests
+// carry the UI language in Accept-Language so the server can word its messages to match.
+import { i18n } from './i18n.svelte.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -33,7 +35,11 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: {
+        accept: 'application/json',
+        'accept-language': i18n.lang === 'en' ? 'en' : 'zh-CN,zh;q=0.9',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? null : JSON.stringify(body),
     });
   } catch {
