@@ -34,7 +34,7 @@ export function requireSession(auth: AuthService) {
   return (req: Request, res: Response, next: NextFunction) => {
     const user = auth.authenticate(readCookie(req.headers.cookie, SESSION_COOKIE));
     if (!user) throw unauthorized();
-    if (user.mustChangePassword && !ALLOWED_BEFORE_PASSWORD_CHANGE.has(req.path)) {
+    if (user.mustChangePassword && !ALLOWED_BEFORE_PASSWORD_CHANGE.has(`${req.baseUrl}${req.path}`)) {
       throw forbidden('Change your password before doing anything else.', 'password_change_required');
     }
     res.locals.user = user;

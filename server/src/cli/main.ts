@@ -50,7 +50,7 @@ async function serve(argv: string[]): Promise<number> {
   const server = await startServer(config, log);
   if (config.mode === 'demo') {
     console.error(
-      `\nhearing-recorder demo at ${server.url}\n  logins: admin/admin-demo security/security-demo auditor/auditor-demo clerk/clerk-demo supervisor/supervisor-demo legal/legal-demo\n`,
+      `\nhearing-recorder demo at ${server.url}\n  demo users: admin, security, auditor, clerk, supervisor, legal; each password is the user name followed by "-demo"\n`,
     );
   }
   await new Promise<void>((resolve) => {
