@@ -33,24 +33,27 @@ export interface RunningServer {
 }
 
 /** Wires the services together and listens. `close()` releases everything it opened. */
-export async function startServer(config: Config, log: Logger, options: { clock?: Clock } = {}): Promise<RunningServer> {
+export async function startServer(rootLog: Logger, config: Config, options: { clock?: Clock } = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
+  // One child logger per module, so every line says where it came from.
+  const logFor = (mod: string) => rootLog.child({ mod });
+  const log = logFor('server');
   const demo = config.mode === 'demo';
-  const db = openDatabase(join(config.dataDir, 'hearing-recorder.db'), log);
+  const db = openDatabase(join(config.dataDir, 'hearing-recorder.db'), logFor('db'));
   const audit = new AuditLog(db, clock);
   const rooms = new RoomRepository(db, clock);
-  rooms.seedFromConfig(config, audit, log);
+  rooms.seedFromConfig(config, audit, logFor('rooms'));
   const users = new UserRepository(db, clock);
-  await ensureInitialUsers({ db, users, audit, log, demo, dataDir: config.dataDir });
+  await ensureInitialUsers({ db, users, audit, log: logFor('auth'), demo, dataDir: config.dataDir });
 
   const loginSessions = new LoginSessionRepository(db, clock, config.auth);
-  const auth = new AuthService(users, loginSessions, new LoginRateLimiter(clock, config.auth.loginRateLimit), audit, log, config.auth);
+  const auth = new AuthService(users, loginSessions, new LoginRateLimiter(clock, config.auth.loginRateLimit), audit, logFor('auth'), config.auth);
   const cameraStates = new CameraStates();
   const metrics = new Metrics(config.metrics.token === undefined ? undefined : resolveSecret(config.metrics.token));
 
   let gateway: RealtimeGateway | undefined;
   const app = createApp({
-    log,
+    log: logFor('http'),
     version: PACKAGE.version,
     startedAt: Date.now(),
     demo,
@@ -78,7 +81,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
   });
-  gateway = new RealtimeGateway(http, auth, rooms, cameraStates, log);
+  gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'));
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -93,7 +96,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
   audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });
-  log.info({ mod: 'server', url, port, mode: config.mode, dataDir: config.dataDir }, 'listening');
+  log.info({ url, port, mode: config.mode, dataDir: config.dataDir }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -101,7 +104,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
     port,
     close: () =>
       (closing ??= (async () => {
-        log.info({ mod: 'server' }, 'shutting down');
+        log.info('shutting down');
         clearInterval(sweep);
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
@@ -114,7 +117,7 @@ export async function startServer(config: Config, log: Logger, options: { clock?
         clearTimeout(force);
         audit.record({ actor: null }, 'server.stopped', null);
         db.close();
-        log.info({ mod: 'server' }, 'stopped');
+        log.info('stopped');
       })()),
   };
 }

@@ -125,7 +125,7 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction) {
 function serveClient(app: express.Express, clientDir: string, log: Logger): void {
   const index = join(clientDir, 'index.html');
   if (!existsSync(index)) {
-    log.warn({ mod: 'http', clientDir }, 'the web client is not built: run `npm run build` (npm start does it)');
+    log.warn({ clientDir }, 'the web client is not built: run `npm run build` (npm start does it)');
     return;
   }
   app.use(

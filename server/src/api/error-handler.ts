@@ -16,7 +16,7 @@ export function errorHandler(log: Logger) {
       res.status(known.status).json({ error: { code: known.code, message: known.message } });
       return;
     }
-    log.error({ mod: 'http', err, method: req.method, path: req.path }, 'request failed');
+    log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;

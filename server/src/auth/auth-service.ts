@@ -42,13 +42,13 @@ export class AuthService {
       this.limiter.recordFailure(username, client.ip);
       const reason = !found ? 'unknown_user' : !matches ? 'wrong_password' : 'disabled';
       this.audit.record({ actor: null, ip: client.ip }, 'auth.login_failed', username, { reason });
-      this.log.warn({ mod: 'auth', username, ip: client.ip, reason }, 'login failed');
+      this.log.warn({ username, ip: client.ip, reason }, 'login failed');
       throw new ApiError(401, 'invalid_credentials', 'Wrong user name or password, or the account is disabled.');
     }
     this.limiter.recordSuccess(username);
     const { token } = this.sessions.create(found.user.id, client);
     this.audit.record({ actor: found.user.username, ip: client.ip }, 'auth.login', found.user.username);
-    this.log.info({ mod: 'auth', username: found.user.username, ip: client.ip }, 'login');
+    this.log.info({ username: found.user.username, ip: client.ip }, 'login');
     return { token, user: found.user };
   }
 

@@ -71,5 +71,5 @@ export async function ensureInitialUsers(options: {
     `# Initial passwords of the administrator accounts. Each must be changed at first login.\n# Hand each to its holder and delete this file.\n${lines.join('\n')}\n`,
     { mode: 0o600, flag: 'wx' },
   );
-  log.warn({ mod: 'auth', file }, 'created the administrator accounts; their initial passwords are in this file (mode 0600)');
+  log.warn({ file }, 'created the administrator accounts; their initial passwords are in this file (mode 0600)');
 }

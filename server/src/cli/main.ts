@@ -47,7 +47,7 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger();
-  const server = await startServer(config, log);
+  const server = await startServer(log, config);
   if (config.mode === 'demo') {
     console.error(
       `\nhearing-recorder demo at ${server.url}\n  demo users: admin, security, auditor, clerk, supervisor, legal; each password is the user name followed by "-demo"\n`,

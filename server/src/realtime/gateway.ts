@@ -77,7 +77,7 @@ export class RealtimeGateway {
       if (typeof ack === 'function') ack(Date.now());
     });
     socket.emit('server:hello', { serverTime: new Date().toISOString(), username: user.username });
-    this.log.debug({ mod: 'realtime', username: user.username, socket: socket.id }, 'socket connected');
+    this.log.debug({ username: user.username, socket: socket.id }, 'socket connected');
   }
 
   private emitCameraState(change: CameraStateChange): void {

@@ -98,7 +98,7 @@ export class RoomRepository {
         audit.record({ actor: null }, 'camera.seeded', camera.id, { name: camera.name, room: roomId, kind: source.kind });
       }
     })();
-    log.debug({ mod: 'rooms' }, 'configuration seeded');
+    log.debug('configuration seeded');
   }
 }
 

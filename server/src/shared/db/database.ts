@@ -46,6 +46,6 @@ export function applyMigrations(db: Db, log: Logger): void {
       db.exec(migration.sql);
       record.run(migration.version, migration.name, new Date().toISOString());
     })();
-    log.info({ mod: 'db', version: migration.version, name: migration.name }, 'migration applied');
+    log.info({ version: migration.version, name: migration.name }, 'migration applied');
   }
 }
