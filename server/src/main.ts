@@ -115,6 +115,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         }, 2000);
         await stopped;
         clearTimeout(force);
+        // Upgraded (websocket) connections are no longer the HTTP server's: end any left.
+        for (const socket of connections) socket.destroy();
         audit.record({ actor: null }, 'server.stopped', null);
         db.close();
         log.info('stopped');

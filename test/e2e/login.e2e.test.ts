@@ -27,15 +27,13 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
   if (!browser) throw new Error('browser not started');
   const page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
-  // Script errors and CSP refusals fail the test. Not counted: the expected 401 of /api/auth/me
-  // before login, and Chromium's note that a Cross-Origin-Opener-Policy header is ignored on an
-  // untrustworthy (plain HTTP, non-loopback) origin.
+  // Script errors, CSP refusals and header warnings fail the test. Not counted: the expected 401 of
+  // /api/auth/me before login.
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     const text = m.text();
     if (m.type() !== 'error' || text.startsWith('Failed to load resource')) return;
-    if (text.startsWith('The Cross-Origin-Opener-Policy header has been ignored')) return;
     problems.push(`console: ${text}`);
   });
   return { page, problems };

@@ -121,6 +121,7 @@ describe('start and stop', () => {
       server.process.kill(signal);
       expect(await server.stop()).toBe(0);
       expect(server.output.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      expect(server.output.filter((l) => l.includes('still open'))).toEqual([]);
       socket.close();
     }
   });

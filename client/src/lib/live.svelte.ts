@@ -11,7 +11,8 @@ class Live {
 
   connect(): void {
     if (this.socket) return;
-    const socket: HrSocket = io({ withCredentials: true });
+    // WebSocket first (every LAN browser has it); long-polling only where a proxy breaks WebSockets.
+    const socket: HrSocket = io({ withCredentials: true, transports: ['websocket', 'polling'] });
     socket.on('connect', () => {
       this.online = true;
     });

@@ -68,8 +68,9 @@ export function createApp(deps: AppDependencies): express.Express {
           // No upgrade-insecure-requests: the product is opened over plain HTTP on a LAN.
         },
       },
-      // Only meaningful, and only safe, when served over TLS.
+      // Both apply only to a secure origin; over plain HTTP on a LAN browsers ignore them with a console error.
       strictTransportSecurity: deps.tls ? { maxAge: 15552000 } : false,
+      crossOriginOpenerPolicy: deps.tls ? { policy: 'same-origin' } : false,
       crossOriginEmbedderPolicy: false,
     }),
   );
