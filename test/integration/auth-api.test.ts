@@ -178,6 +178,15 @@ describe('login', () => {
     expect(reuse.status).toBe(401);
   });
 
+  it('words errors in the language the request prefers: Chinese for the web client', async () => {
+    const zh = await new ApiClient(server.url).request('POST', '/api/auth/login', { username: 'legal', password: 'Not-the-password-1' }, {
+      'accept-language': 'zh-CN,zh;q=0.9',
+    });
+    expect(zh.json.error).toEqual({ code: 'invalid_credentials', message: '用户名或密码错误，或账号已停用。' });
+    const en = await new ApiClient(server.url).request('GET', '/api/rooms', undefined, { 'accept-language': 'en' });
+    expect(en.json.error.message).toBe('Not logged in, or the session has expired: log in again.');
+  });
+
   it('rate-limits failed logins per user name with 429 and Retry-After', async () => {
     const client = new ApiClient(server.url);
     for (let i = 0; i < 5; i++) {

@@ -98,13 +98,14 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/audit', auditRoutes(deps.audit));
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
   api.use((req) => {
-    throw new ApiError(404, 'not_found', `There is no API route ${req.method} ${req.baseUrl}${req.path}.`);
+    const route = `${req.method} ${req.baseUrl}${req.path}`;
+    throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });
   });
   app.use('/api', api);
 
   serveClient(app, deps.clientDir, deps.log);
   app.use((req: Request) => {
-    throw new ApiError(404, 'not_found', `Nothing is served at ${req.path}.`);
+    throw new ApiError(404, 'not_found', { en: `Nothing is served at ${req.path}.`, zh: `此地址没有内容：${req.path}。` });
   });
   app.use(errorHandler(deps.log));
   return app;
@@ -118,7 +119,10 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction) {
   const changes = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (changes && hasBody && !req.is('application/json')) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json.');
+    throw new ApiError(415, 'unsupported_media_type', {
+      en: 'Send the request body as application/json.',
+      zh: '请以 application/json 格式发送请求内容。',
+    });
   }
   next();
 }

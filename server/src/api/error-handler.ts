@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from '../shared/errors.ts';
+import { ApiError, type Language, type Text } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 
 interface BodyParserError extends Error {
@@ -13,7 +13,7 @@ export function errorHandler(log: Logger) {
     const known = toApiError(err);
     if (known) {
       for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
-      res.status(known.status).json({ error: { code: known.code, message: known.message } });
+      res.status(known.status).json({ error: { code: known.code, message: known.text[preferredLanguage(req)] } });
       return;
     }
     log.error({ err, method: req.method, path: req.path }, 'request failed');
@@ -21,7 +21,8 @@ export function errorHandler(log: Logger) {
       res.destroy();
       return;
     }
-    res.status(500).json({ error: { code: 'internal', message: 'The server failed to handle this request; it has been logged.' } });
+    const message: Text = { en: 'The server failed to handle this request; it has been logged.', zh: '服务器处理此请求失败，已记录日志。' };
+    res.status(500).json({ error: { code: 'internal', message: message[preferredLanguage(req)] } });
   };
 }
 
@@ -30,13 +31,18 @@ function toApiError(err: unknown): ApiError | null {
   const parser = err as BodyParserError;
   switch (parser?.type) {
     case 'entity.too.large':
-      return new ApiError(413, 'payload_too_large', 'The request body is too large.');
+      return new ApiError(413, 'payload_too_large', { en: 'The request body is too large.', zh: '请求内容过大。' });
     case 'entity.parse.failed':
-      return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+      return new ApiError(400, 'invalid_json', { en: 'The request body is not valid JSON.', zh: '请求内容不是有效的 JSON。' });
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 JSON.');
+      return new ApiError(415, 'unsupported_media_type', { en: 'Send the body as UTF-8 JSON.', zh: '请以 UTF-8 编码的 JSON 发送请求内容。' });
     default:
       return null;
   }
+}
+
+/** Chinese when the request prefers it (the web client says so), English otherwise. */
+function preferredLanguage(req: Request): Language {
+  return req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en';
 }

@@ -35,7 +35,10 @@ export function requireSession(auth: AuthService) {
     const user = auth.authenticate(readCookie(req.headers.cookie, SESSION_COOKIE));
     if (!user) throw unauthorized();
     if (user.mustChangePassword && !ALLOWED_BEFORE_PASSWORD_CHANGE.has(`${req.baseUrl}${req.path}`)) {
-      throw forbidden('Change your password before doing anything else.', 'password_change_required');
+      throw forbidden(
+        { en: 'Change your password before doing anything else.', zh: '请先修改密码，再进行其他操作。' },
+        'password_change_required',
+      );
     }
     res.locals.user = user;
     next();
@@ -46,7 +49,7 @@ export function requireSession(auth: AuthService) {
 export function requireRole(...roles: Role[]) {
   return (_req: Request, res: Response, next: NextFunction) => {
     if (!hasAnyRole(currentUser(res), roles)) {
-      throw forbidden(`This needs the role ${roles.join(' or ')}.`);
+      throw forbidden({ en: `This needs the role ${roles.join(' or ')}.`, zh: `此操作需要以下角色之一：${roles.join('、')}。` });
     }
     next();
   };

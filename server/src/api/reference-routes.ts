@@ -21,7 +21,7 @@ export function referenceRoutes(checklist: Checklist, rooms: RoomRepository, sta
   router.get('/rooms', (_req, res) => {
     const user = currentUser(res);
     // The auditor reads the audit log and nothing else.
-    if (hasAnyRole(user, ['auditor'])) throw forbidden('The auditor role does not read rooms.');
+    if (hasAnyRole(user, ['auditor'])) throw forbidden({ en: 'The auditor role does not read rooms.', zh: '安全审计员不查看房间。' });
     const configuring = hasAnyRole(user, ['admin', 'security']);
     res.json(
       rooms

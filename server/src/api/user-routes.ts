@@ -39,7 +39,9 @@ const userView = (u: User) => ({
 
 function userId(param: string | undefined): number {
   const id = Number(param);
-  if (!Number.isInteger(id) || id <= 0) throw badRequest('invalid_request', 'The user id must be a positive whole number.');
+  if (!Number.isInteger(id) || id <= 0) {
+    throw badRequest('invalid_request', { en: 'The user id must be a positive whole number.', zh: '用户编号须为正整数。' });
+  }
   return id;
 }
 

@@ -10,5 +10,9 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, what = 
     if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.join(', ')}`;
     return `${field}: ${issue.message}`;
   });
-  throw badRequest('invalid_request', `Invalid ${what}: ${problems.join('; ')}.`);
+  // Field names and zod's reasons stay as they are: they name the fields of the API.
+  throw badRequest('invalid_request', {
+    en: `Invalid ${what}: ${problems.join('; ')}.`,
+    zh: `请求内容无效（${what}）：${problems.join('；')}。`,
+  });
 }

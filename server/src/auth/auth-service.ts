@@ -31,9 +31,12 @@ export class AuthService {
     const retryAfter = this.limiter.retryAfterS(username, client.ip);
     if (retryAfter > 0) {
       this.audit.record({ actor: null, ip: client.ip }, 'auth.login_throttled', username);
-      throw new ApiError(429, 'too_many_attempts', `Too many failed logins. Try again in ${retryAfter} s.`, {
-        'Retry-After': String(retryAfter),
-      });
+      throw new ApiError(
+        429,
+        'too_many_attempts',
+        { en: `Too many failed logins. Try again in ${retryAfter} s.`, zh: `登录失败次数过多，请 ${retryAfter} 秒后再试。` },
+        { 'Retry-After': String(retryAfter) },
+      );
     }
     const found = this.users.findCredentials(username);
     // Check a hash even for unknown users so the answer time does not reveal which names exist.
@@ -43,7 +46,10 @@ export class AuthService {
       const reason = !found ? 'unknown_user' : !matches ? 'wrong_password' : 'disabled';
       this.audit.record({ actor: null, ip: client.ip }, 'auth.login_failed', username, { reason });
       this.log.warn({ username, ip: client.ip, reason }, 'login failed');
-      throw new ApiError(401, 'invalid_credentials', 'Wrong user name or password, or the account is disabled.');
+      throw new ApiError(401, 'invalid_credentials', {
+        en: 'Wrong user name or password, or the account is disabled.',
+        zh: '用户名或密码错误，或账号已停用。',
+      });
     }
     this.limiter.recordSuccess(username);
     const { token } = this.sessions.create(found.user.id, client);
@@ -71,12 +77,12 @@ export class AuthService {
     const stored = this.users.passwordHash(user.id);
     if (!stored || !(await verifyPassword(currentPassword, stored))) {
       this.audit.record({ actor: user.username, ip: client.ip }, 'auth.password_change_failed', user.username);
-      throw new ApiError(401, 'invalid_credentials', 'The current password is wrong.');
+      throw new ApiError(401, 'invalid_credentials', { en: 'The current password is wrong.', zh: '当前密码不正确。' });
     }
     const problem = passwordPolicyProblem(newPassword, user.username, this.policy.passwordMinLength);
     if (problem) throw badRequest('weak_password', problem);
     if (await verifyPassword(newPassword, stored)) {
-      throw badRequest('weak_password', 'The new password must differ from the current one.');
+      throw badRequest('weak_password', { en: 'The new password must differ from the current one.', zh: '新密码不能与当前密码相同。' });
     }
     this.users.setPassword(user.id, await hashPassword(newPassword), false);
     // Other browsers logged in as this user lose their sessions; this one stays.

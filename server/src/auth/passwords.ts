@@ -1,5 +1,6 @@
 import { randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import type { Text } from '../shared/errors.ts';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
 
@@ -31,14 +32,21 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export const UNKNOWN_USER_HASH = await hashPassword(randomBytes(18).toString('base64'));
 
 /** Why a new password is refused, in a sentence a user can act on, or null when it is acceptable. */
-export function passwordPolicyProblem(password: string, username: string, minLength: number): string | null {
-  if (password.length < minLength) return `The password must have at least ${minLength} characters.`;
-  if (password.length > 256) return 'The password must have at most 256 characters.';
+export function passwordPolicyProblem(password: string, username: string, minLength: number): Text | null {
+  if (password.length < minLength) {
+    return { en: `The password must have at least ${minLength} characters.`, zh: `密码至少需要 ${minLength} 个字符。` };
+  }
+  if (password.length > 256) return { en: 'The password must have at most 256 characters.', zh: '密码最多 256 个字符。' };
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   if (classes < 3) {
-    return 'The password must mix at least three of: lowercase letters, uppercase letters, digits, other symbols.';
+    return {
+      en: 'The password must mix at least three of: lowercase letters, uppercase letters, digits, other symbols.',
+      zh: '密码须包含小写字母、大写字母、数字、其他符号中的至少三类。',
+    };
   }
-  if (password.toLowerCase().includes(username.toLowerCase())) return 'The password must not contain the user name.';
+  if (password.toLowerCase().includes(username.toLowerCase())) {
+    return { en: 'The password must not contain the user name.', zh: '密码不能包含用户名。' };
+  }
   return null;
 }
 

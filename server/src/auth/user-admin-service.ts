@@ -37,7 +37,10 @@ export class UserAdminService {
     this.checkAssignableRoles(input.roles);
     this.checkRooms(input.rooms);
     if (this.users.findCredentials(input.username)) {
-      throw conflict('username_taken', `The user name "${input.username}" is already in use: choose another.`);
+      throw conflict('username_taken', {
+        en: `The user name "${input.username}" is already in use: choose another.`,
+        zh: `用户名“${input.username}”已被使用，请另选一个。`,
+      });
     }
     const initialPassword = generatePassword();
     const passwordHash = await hashPassword(initialPassword);
@@ -78,10 +81,13 @@ export class UserAdminService {
 
   private manageableUser(id: number): User {
     const user = this.users.findById(id);
-    if (!user) throw notFound(`User ${id}`);
+    if (!user) throw notFound({ en: `User ${id}`, zh: `用户 ${id}` });
     if (user.roles.some(isAdministratorRole)) {
       throw forbidden(
-        `The account "${user.username}" holds an administrator role; administrator accounts cannot be changed from here (三员分立).`,
+        {
+          en: `The account "${user.username}" holds an administrator role; administrator accounts cannot be changed from here (三员分立).`,
+          zh: `账号“${user.username}”是管理员账号，不能在此修改（三员分立）。`,
+        },
         'administrator_account',
       );
     }
@@ -92,17 +98,22 @@ export class UserAdminService {
     const administrator = roles.filter(isAdministratorRole);
     if (administrator.length > 0) {
       throw forbidden(
-        `The role ${administrator.join(', ')} cannot be granted here: only casework roles (${CASEWORK_ROLES.join(', ')}) can (三员分立).`,
+        {
+          en: `The role ${administrator.join(', ')} cannot be granted here: only casework roles (${CASEWORK_ROLES.join(', ')}) can (三员分立).`,
+          zh: `不能在此授予 ${administrator.join('、')} 角色，只能授予业务角色（${CASEWORK_ROLES.join('、')}）（三员分立）。`,
+        },
         'administrator_role_forbidden',
       );
     }
     const problem = roleCombinationProblem(roles);
-    if (problem) throw badRequest('invalid_roles', `Invalid roles: ${problem}.`);
+    if (problem) throw badRequest('invalid_roles', { en: `Invalid roles: ${problem.en}.`, zh: `角色无效：${problem.zh}。` });
   }
 
   private checkRooms(rooms: string[]): void {
     const known = new Set(this.db.prepare<[], { id: string }>('SELECT id FROM rooms').all().map((r) => r.id));
     const unknown = rooms.filter((r) => !known.has(r));
-    if (unknown.length > 0) throw badRequest('unknown_room', `No room with id ${unknown.join(', ')}.`);
+    if (unknown.length > 0) {
+      throw badRequest('unknown_room', { en: `No room with id ${unknown.join(', ')}.`, zh: `没有编号为 ${unknown.join('、')} 的房间。` });
+    }
   }
 }

@@ -45,7 +45,10 @@ export class Metrics {
   endpoint(): RequestHandler {
     return async (req: Request, res: Response) => {
       if (!LOOPBACK.test(req.socket.remoteAddress ?? '') && !this.tokenMatches(req.get('authorization'))) {
-        throw new ApiError(403, 'forbidden', 'Metrics are served to loopback, or with the configured bearer token.');
+        throw new ApiError(403, 'forbidden', {
+          en: 'Metrics are served to loopback, or with the configured bearer token.',
+          zh: '监控指标仅对本机开放，或需携带配置的令牌。',
+        });
       }
       res.setHeader('Content-Type', this.registry.contentType);
       res.send(await this.registry.metrics());

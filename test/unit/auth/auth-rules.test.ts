@@ -16,10 +16,11 @@ describe('passwords', () => {
   });
 
   it('enforces length, character mix and no user name', () => {
-    expect(passwordPolicyProblem('Ab1-', 'alice', 10)).toMatch(/at least 10 characters/);
-    expect(passwordPolicyProblem('abcdefghijkl', 'alice', 10)).toMatch(/at least three/);
-    expect(passwordPolicyProblem('Alice-2026-x', 'alice', 10)).toMatch(/user name/);
+    expect(passwordPolicyProblem('Ab1-', 'alice', 10)?.en).toMatch(/at least 10 characters/);
+    expect(passwordPolicyProblem('abcdefghijkl', 'alice', 10)?.en).toMatch(/at least three/);
+    expect(passwordPolicyProblem('Alice-2026-x', 'alice', 10)?.en).toMatch(/user name/);
     expect(passwordPolicyProblem('Harbour-light-42', 'alice', 10)).toBeNull();
+    expect(passwordPolicyProblem('Ab1-', 'alice', 10)?.zh).toBe('密码至少需要 10 个字符。');
   });
 
   it('generates passwords that meet the policy', () => {
@@ -37,10 +38,10 @@ describe('roles (三员分立)', () => {
     expect(roleCombinationProblem(['clerk'])).toBeNull();
     expect(roleCombinationProblem(['supervisor', 'legal'])).toBeNull();
     expect(roleCombinationProblem(['security'])).toBeNull();
-    expect(roleCombinationProblem(['security', 'auditor'])).toMatch(/cannot be combined/);
-    expect(roleCombinationProblem(['admin', 'clerk'])).toMatch(/cannot be combined/);
-    expect(roleCombinationProblem([])).toMatch(/at least one role/);
-    expect(roleCombinationProblem(['clerk', 'clerk'])).toMatch(/twice/);
+    expect(roleCombinationProblem(['security', 'auditor'])?.en).toMatch(/cannot be combined/);
+    expect(roleCombinationProblem(['admin', 'clerk'])?.en).toMatch(/cannot be combined/);
+    expect(roleCombinationProblem([])?.en).toMatch(/at least one role/);
+    expect(roleCombinationProblem(['clerk', 'clerk'])?.en).toMatch(/twice/);
   });
 
   it('limits a clerk to assigned rooms and others to assigned rooms when they have any', () => {
