@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO_ROOT, 'server/bin/hearing-recorder.mjs');
@@ -20,14 +21,30 @@ export interface TestServer {
 }
 
 /**
- * Starts the real `hearing-recorder serve` as a child process on a random loopback port with a fresh
- * DATA_DIR (the demo config unless HR_CONFIG is given in env), and resolves once it listens.
+ * The demo configuration without its simulated cameras, for tests that need rooms but no media: the
+ * cameras then show as unreachable and no encoder runs.
  */
-export async function startTestServer(options: { env?: Record<string, string>; args?: string[]; dataDir?: string } = {}): Promise<TestServer> {
+export function demoConfigWithoutSimulator(dir: string): string {
+  const demo = parse(readFileSync(join(REPO_ROOT, 'config/default.yaml'), 'utf8')) as Record<string, unknown>;
+  delete demo.simulator;
+  const file = join(dir, 'demo-without-simulator.yaml');
+  writeFileSync(file, stringify(demo));
+  return file;
+}
+
+/**
+ * Starts the real `hearing-recorder serve` as a child process on a random loopback port with a fresh
+ * DATA_DIR, and resolves once it listens. The configuration is HR_CONFIG when given in env, else the
+ * demo; the demo's simulated cameras run only with `simulator: true`.
+ */
+export async function startTestServer(
+  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; simulator?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hr-test-'));
+  const config = options.env?.HR_CONFIG ?? (options.simulator ? join(REPO_ROOT, 'config/default.yaml') : demoConfigWithoutSimulator(dataDir));
   const child = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...options.env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...options.env, HR_CONFIG: config },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../server/src/realtime/events.ts';
-import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { ApiClient, demoConfigWithoutSimulator, startTestServer, type TestServer } from '../helpers/server.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -131,11 +131,11 @@ describe('start and stop', () => {
     const first = await startTestServer({ dataDir });
     await first.stop();
     const configFile = join(dataDir, 'changed.yaml');
-    const demo = readFileSync(new URL('../../config/default.yaml', import.meta.url), 'utf8');
+    const demo = readFileSync(demoConfigWithoutSimulator(dataDir), 'utf8');
     writeFileSync(
       configFile,
       demo
-        .replace('name: 听证室一\n', 'name: Renamed in the file\n')
+        .replace(/name: 听证室一\n/, 'name: Renamed in the file\n')
         .concat('  - id: hearing-2\n    name: 听证室二\n    kind: hearing\n'),
     );
     const second = await startTestServer({ dataDir, env: { HR_CONFIG: configFile } });
