@@ -17,6 +17,16 @@ export interface AudioFrame {
   /** Number of audio samples in the frame (1024 for AAC, e.g. 160 for 20 ms of G.711 at 8 kHz). */
   samples: number;
   captureTimeMs: number;
+  /**
+   * Which codec the payload is (a source may offer both, so each camera's RTSP server can pick).
+   * Absent means `info().audio.codec`.
+   */
+  codec?: AudioCodec;
+  /**
+   * The same frame as digital silence: faults are per camera while the source is shared, so a
+   * camera with `silentAudio` sends this instead of `payload` at no encoding cost.
+   */
+  silentPayload?: Buffer;
 }
 
 export interface VideoStreamInfo {
@@ -38,10 +48,30 @@ export interface AudioStreamInfo {
   config?: Buffer;
 }
 
+export interface MediaSourceInfo {
+  main: VideoStreamInfo;
+  sub: VideoStreamInfo;
+  audio: AudioStreamInfo;
+}
+
 export interface MediaSourceEvents {
   main: [VideoAccessUnit];
   sub: [VideoAccessUnit];
   audio: [AudioFrame];
   /** The source failed after it started (the encoder died). */
   died: [Error];
+}
+
+/** What the RTSP server needs from a source (LiveMediaSource, LoopMediaSource). */
+export interface MediaSource {
+  /** Valid after start() resolved. */
+  info(): MediaSourceInfo;
+  /** Stream facts for one audio codec if the source emits it (frames tagged with `codec`), else null. */
+  audioInfo(codec: AudioCodec): AudioStreamInfo | null;
+  /** A JPEG of a recent main frame, or null before the first one. */
+  latestSnapshot(): Buffer | null;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  on<K extends keyof MediaSourceEvents>(event: K, listener: (...args: MediaSourceEvents[K]) => void): unknown;
+  off<K extends keyof MediaSourceEvents>(event: K, listener: (...args: MediaSourceEvents[K]) => void): unknown;
 }

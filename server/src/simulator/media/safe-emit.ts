@@ -1,0 +1,16 @@
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../../shared/logger.ts';
+
+/**
+ * Calls every listener of `event`; one that throws is logged and neither stops the others nor
+ * reaches the media pipeline (mediasoup's safeEmit).
+ */
+export function safeEmit(emitter: EventEmitter, log: Logger, event: string, ...args: unknown[]): void {
+  for (const listener of emitter.rawListeners(event)) {
+    try {
+      (listener as (...a: unknown[]) => void)(...args);
+    } catch (err) {
+      log.error({ err, event }, 'listener threw');
+    }
+  }
+}
