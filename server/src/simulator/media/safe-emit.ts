@@ -5,8 +5,9 @@ import type { Logger } from '../../shared/logger.ts';
  * Calls every listener of `event`; one that throws is logged and neither stops the others nor
  * reaches the media pipeline (mediasoup's safeEmit).
  */
-export function safeEmit(emitter: EventEmitter, log: Logger, event: string, ...args: unknown[]): void {
-  for (const listener of emitter.rawListeners(event)) {
+export function safeEmit(emitter: object, log: Logger, event: string, ...args: unknown[]): void {
+  // Typed emitters narrow rawListeners to their own event names; this helper serves them all.
+  for (const listener of (emitter as EventEmitter).rawListeners(event)) {
     try {
       (listener as (...a: unknown[]) => void)(...args);
     } catch (err) {
