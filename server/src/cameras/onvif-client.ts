@@ -87,6 +87,10 @@ export class OnvifClient {
       throw new TypeError(`an ONVIF device service URL is http: or https:, not ${parsed.protocol}`);
     }
     if (!(options.timeoutMs > 0)) throw new TypeError('timeoutMs must be positive');
+    // The library pastes the user name into its XML unescaped and hashes the password as 'ascii'
+    // (lib/cam.js _envelopeHeader, _passwordDigest): such credentials would fail as "wrong password".
+    if (/[<>&"']/.test(options.username)) throw new TypeError('an ONVIF user name with < > & " or \' is not supported');
+    if (/[^\x20-\x7e]/.test(options.password)) throw new TypeError('an ONVIF password must be printable ASCII');
     const secure = parsed.protocol === 'https:';
     const port = parsed.port ? Number(parsed.port) : secure ? 443 : 80;
     const cam = new Cam({

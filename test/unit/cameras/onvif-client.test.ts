@@ -60,4 +60,11 @@ describe('OnvifClient error mapping', () => {
   ])('refuses %s as a TypeError before any traffic', async (_what, url) => {
     await expect(OnvifClient.connect({ url, username: 'a', password: 'b', timeoutMs: 100 })).rejects.toThrow(TypeError);
   });
+
+  it.each([
+    ['a user name the library would paste into XML unescaped', { username: 'a&b', password: 'pw' }],
+    ['a password the library would hash as ASCII', { username: 'admin', password: '密码' }],
+  ])('refuses %s instead of failing later as "wrong password"', async (_what, credentials) => {
+    await expect(OnvifClient.connect({ url: 'http://127.0.0.1:1/onvif/device_service', ...credentials, timeoutMs: 100 })).rejects.toThrow(TypeError);
+  });
 });
