@@ -13,6 +13,12 @@ import { LoginSessionRepository } from './auth/login-session-repository.ts';
 import { UserAdminService } from './auth/user-admin-service.ts';
 import { UserRepository } from './auth/user-repository.ts';
 import { CameraStates } from './cameras/camera-state.ts';
+import { CameraAdminService } from './cameras/camera-admin-service.ts';
+import { CameraManager } from './cameras/camera-manager.ts';
+import { CameraRepository } from './cameras/camera-repository.ts';
+import { DiscoveryService } from './cameras/discovery-service.ts';
+import { SecretBox } from './shared/secret-box.ts';
+import { Simulator } from './simulator/simulator.ts';
 import { loadChecklist } from './checklist/checklist.ts';
 import { resolveSecret } from './config/loader.ts';
 import type { Config } from './config/schema.ts';
@@ -49,6 +55,14 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const loginSessions = new LoginSessionRepository(db, clock, config.auth);
   const auth = new AuthService(users, loginSessions, new LoginRateLimiter(clock, config.auth.loginRateLimit), audit, logFor('auth'), config.auth);
   const cameraStates = new CameraStates();
+  const secrets = SecretBox.open(config.dataDir);
+  const cameras = new CameraRepository(db, clock);
+  // The demo's simulated cameras come up before the first probe so they are online at once.
+  const simulator = config.simulator ? await Simulator.start({ ...config.simulator, password: resolveSecret(config.simulator.password), log: logFor('simulator') }) : null;
+  const cameraManager = new CameraManager(cameras, cameraStates, secrets, logFor('cameras'), {
+    intervalMs: config.cameraHealth.intervalS * 1000,
+    timeoutMs: config.cameraHealth.timeoutMs,
+  });
   const metrics = new Metrics(config.metrics.token === undefined ? undefined : resolveSecret(config.metrics.token));
 
   let gateway: RealtimeGateway | undefined;
@@ -68,6 +82,9 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     checklist: loadChecklist(),
     rooms,
     cameraStates,
+    cameraAdmin: new CameraAdminService(db, cameras, rooms, cameraManager, cameraStates, secrets, audit, () => gateway?.roomsChanged()),
+    cameraManager,
+    discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
     metrics,
     onLogout: (token) => gateway?.endSession(token),
   });
@@ -83,16 +100,29 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   });
   gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'));
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.server.port, config.server.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.server.port, config.server.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    gateway.close();
+    await simulator?.close();
+    db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `port ${config.server.port} on ${config.server.host} is already in use: stop the other program or set PORT`
+        : `cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`,
+    );
+  }
   const port = (http.address() as AddressInfo).port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  cameraManager.sync();
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
   audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });
@@ -106,6 +136,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
       (closing ??= (async () => {
         log.info('shutting down');
         clearInterval(sweep);
+        cameraManager.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
@@ -117,6 +148,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         clearTimeout(force);
         // Upgraded (websocket) connections are no longer the HTTP server's: end any left.
         for (const socket of connections) socket.destroy();
+        await simulator?.close();
         audit.record({ actor: null }, 'server.stopped', null);
         db.close();
         log.info('stopped');

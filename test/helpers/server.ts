@@ -20,14 +20,40 @@ export interface TestServer {
   stop(options?: { keepData?: boolean }): Promise<number | null>;
 }
 
+interface DemoConfig {
+  simulator?: { firstAddress: string };
+  cameras: { onvif?: { url: string } }[];
+  [key: string]: unknown;
+}
+
+const readDemoConfig = () => parse(readFileSync(join(REPO_ROOT, 'config/default.yaml'), 'utf8')) as DemoConfig;
+
 /**
  * The demo configuration without its simulated cameras, for tests that need rooms but no media: the
  * cameras then show as unreachable and no encoder runs.
  */
 export function demoConfigWithoutSimulator(dir: string): string {
-  const demo = parse(readFileSync(join(REPO_ROOT, 'config/default.yaml'), 'utf8')) as Record<string, unknown>;
+  const demo = readDemoConfig();
   delete demo.simulator;
   const file = join(dir, 'demo-without-simulator.yaml');
+  writeFileSync(file, stringify(demo));
+  return file;
+}
+
+let subnetCounter = 0;
+
+/**
+ * The demo configuration with its simulated cameras moved to a loopback subnet of their own
+ * (127.0.N.11…), so test servers running side by side never fight over addresses or ports.
+ */
+export function demoConfigOnOwnSubnet(dir: string): string {
+  const subnet = ((process.pid * 7 + subnetCounter++) % 240) + 10;
+  const demo = readDemoConfig();
+  demo.simulator!.firstAddress = demo.simulator!.firstAddress.replace(/^127\.0\.0\./, `127.0.${subnet}.`);
+  for (const camera of demo.cameras) {
+    if (camera.onvif) camera.onvif.url = camera.onvif.url.replace(/^http:\/\/127\.0\.0\./, `http://127.0.${subnet}.`);
+  }
+  const file = join(dir, 'demo-own-subnet.yaml');
   writeFileSync(file, stringify(demo));
   return file;
 }
@@ -41,7 +67,7 @@ export async function startTestServer(
   options: { env?: Record<string, string>; args?: string[]; dataDir?: string; simulator?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hr-test-'));
-  const config = options.env?.HR_CONFIG ?? (options.simulator ? join(REPO_ROOT, 'config/default.yaml') : demoConfigWithoutSimulator(dataDir));
+  const config = options.env?.HR_CONFIG ?? (options.simulator ? demoConfigOnOwnSubnet(dataDir) : demoConfigWithoutSimulator(dataDir));
   const child = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...options.env, HR_CONFIG: config },

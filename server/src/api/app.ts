@@ -6,6 +6,9 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { UserAdminService } from '../auth/user-admin-service.ts';
 import type { CameraStates } from '../cameras/camera-state.ts';
+import type { CameraAdminService } from '../cameras/camera-admin-service.ts';
+import type { CameraManager } from '../cameras/camera-manager.ts';
+import type { DiscoveryService } from '../cameras/discovery-service.ts';
 import type { Checklist } from '../checklist/checklist.ts';
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import { ApiError } from '../shared/errors.ts';
@@ -16,6 +19,7 @@ import { authRoutes } from './auth-routes.ts';
 import { errorHandler } from './error-handler.ts';
 import { requireSession } from './http-context.ts';
 import { referenceRoutes } from './reference-routes.ts';
+import { cameraRoutes } from './camera-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -34,6 +38,9 @@ export interface AppDependencies {
   checklist: Checklist;
   rooms: RoomRepository;
   cameraStates: CameraStates;
+  cameraAdmin: CameraAdminService;
+  cameraManager: CameraManager;
+  discovery: DiscoveryService;
   metrics: Metrics;
   onLogout: (sessionToken: string) => void;
 }
@@ -97,6 +104,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/users', userRoutes(deps.userAdmin));
   api.use('/audit', auditRoutes(deps.audit));
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
+  api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

@@ -2,11 +2,15 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/loader.ts';
 import { createLogger } from '../shared/logger.ts';
 import { startServer } from '../main.ts';
+import { Simulator } from '../simulator/simulator.ts';
 
 const USAGE = `Usage: hearing-recorder <command> [options]
 
 Commands:
   serve [--config FILE]   run the server (config: --config, else HR_CONFIG, else the demo config/default.yaml)
+  simulate --cameras N    run N simulated ONVIF/RTSP cameras on loopback; prints one JSON line per camera
+      [--loop FILE] [--audio aac|pcma] [--first-address 127.0.0.11] [--onvif-port 18081]
+      [--rtsp-port 18554] [--discovery-port 3702] [--username admin] [--password camera-demo]
 
 Environment: PORT, HOST, DATA_DIR override the config file; LOG_LEVEL sets the log level.`;
 
@@ -16,6 +20,8 @@ export async function runCli(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'simulate':
+      return simulate(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -47,17 +53,20 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger();
-  const server = await startServer(log, config);
+  let server;
+  try {
+    server = await startServer(log, config);
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    console.error(`hearing-recorder could not start: ${(err as Error).message}`);
+    return 1;
+  }
   if (config.mode === 'demo') {
     console.error(
       `\nhearing-recorder demo at ${server.url}\n  demo users: admin, security, auditor, clerk, supervisor, legal; each password is the user name followed by "-demo"\n`,
     );
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal();
   await server.close();
   // No process.exit(): the process ends when nothing is left open, which tests rely on to prove a
   // clean shutdown. Should a library still hold a timer, say so and leave anyway.
@@ -66,4 +75,67 @@ async function serve(argv: string[]): Promise<number> {
     process.exit(0);
   }, 5000).unref();
   return 0;
+}
+
+async function simulate(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        cameras: { type: 'string', default: '1' },
+        loop: { type: 'string' },
+        audio: { type: 'string', default: 'aac' },
+        'first-address': { type: 'string', default: '127.0.0.11' },
+        'onvif-port': { type: 'string', default: '18081' },
+        'rtsp-port': { type: 'string', default: '18554' },
+        'discovery-port': { type: 'string', default: '3702' },
+        username: { type: 'string', default: 'admin' },
+        password: { type: 'string', default: 'camera-demo' },
+      },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  const number = (name: keyof typeof values, min: number, max: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} expects a whole number from ${min} to ${max}, got "${values[name]}"`);
+    return n;
+  };
+  let options;
+  try {
+    if (values.audio !== 'aac' && values.audio !== 'pcma') throw new Error(`--audio expects aac or pcma, got "${values.audio}"`);
+    if (!/^127\.\d+\.\d+\.\d+$/.test(values['first-address']!)) throw new Error('--first-address expects a loopback address such as 127.0.0.11');
+    options = {
+      cameras: number('cameras', 1, 64),
+      firstAddress: values['first-address']!,
+      onvifBasePort: number('onvif-port', 1, 65535),
+      rtspBasePort: number('rtsp-port', 1, 65535),
+      discoveryPort: number('discovery-port', 1, 65535),
+      username: values.username!,
+      password: values.password!,
+      audio: values.audio,
+      loop: values.loop,
+    } as const;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  // stdout carries the JSON lines; logs go to stderr.
+  const log = createLogger(undefined, 2).child({ mod: 'simulator' });
+  const simulator = await Simulator.start({ ...options, log });
+  for (const camera of simulator.info) process.stdout.write(`${JSON.stringify(camera)}\n`);
+  await stopSignal();
+  await simulator.close();
+  return 0;
+}
+
+/** Resolves at the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }

@@ -183,6 +183,18 @@ export function validateConfig(config: Config, env: NodeJS.ProcessEnv): string[]
   });
 
   if (config.metrics.token !== undefined) checkSecret('metrics.token', config.metrics.token, config, env, problems);
+  if (config.simulator) {
+    checkSecret('simulator.password', config.simulator.password, config, env, problems);
+    const { cameras, onvifBasePort, rtspBasePort, firstAddress } = config.simulator;
+    if (Number(firstAddress.split('.')[3]) + cameras - 1 > 254) {
+      problems.push(`simulator.firstAddress: ${cameras} cameras from ${firstAddress} run past 127.x.x.254; start lower`);
+    }
+    if (onvifBasePort + cameras > 65536 || rtspBasePort + cameras > 65536) {
+      problems.push('simulator: the port ranges run past 65535; lower onvifBasePort or rtspBasePort');
+    } else if (onvifBasePort < rtspBasePort + cameras && rtspBasePort < onvifBasePort + cameras) {
+      problems.push(`simulator.rtspBasePort: the RTSP ports ${rtspBasePort}-${rtspBasePort + cameras - 1} overlap the ONVIF ports ${onvifBasePort}-${onvifBasePort + cameras - 1}`);
+    }
+  }
   if (config.mode === 'demo' && !LOOPBACK.test(config.server.host)) {
     problems.push(
       `server.host: demo mode binds loopback only (127.0.0.1), got "${config.server.host}"; set mode: production with real users to serve a network`,

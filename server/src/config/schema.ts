@@ -93,6 +93,34 @@ export const configSchema = z.strictObject({
       token: secret.optional(),
     })
     .default({}),
+  /** How often cameras are checked and how long one check may take. */
+  cameraHealth: z
+    .strictObject({
+      intervalS: z.number().int().min(2).max(3600).default(10),
+      timeoutMs: z.number().int().min(200).max(60_000).default(5000),
+    })
+    .default({ intervalS: 10, timeoutMs: 5000 }),
+  /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
+  discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
+  /** Simulated cameras started with the server (the demo), on loopback. */
+  simulator: z
+    .strictObject({
+      cameras: z.number().int().min(1).max(64),
+      /** Camera i binds the loopback address i after this one (127.0.0.11, 127.0.0.12, …). */
+      firstAddress: z
+        .ipv4()
+        .refine((a) => a.startsWith('127.'), 'expected a loopback address such as 127.0.0.11')
+        .default('127.0.0.11'),
+      /** ONVIF device services on consecutive ports from here, RTSP servers from rtspBasePort. */
+      onvifBasePort: z.number().int().min(1).max(65535),
+      rtspBasePort: z.number().int().min(1).max(65535),
+      username: z.string().min(1),
+      password: secret,
+      audio: z.enum(['aac', 'pcma']).default('aac'),
+      /** Serve this pre-encoded clip instead of encoding a live test pattern. */
+      loop: z.string().min(1).optional(),
+    })
+    .optional(),
   cameras: z.array(camera).default([]),
   rooms: z.array(room).default([]),
 });

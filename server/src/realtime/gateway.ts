@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { AuthService } from '../auth/auth-service.ts';
+import type { AuthService, AuthUser } from '../auth/auth-service.ts';
 import { canAccessRoom, hasAnyRole } from '../auth/access.ts';
 import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts';
 import type { RoomRepository } from '../rooms/room-repository.ts';
@@ -46,6 +46,15 @@ export class RealtimeGateway {
     this.recheck.unref();
   }
 
+  /** Rooms or cameras were edited: re-join each socket to the rooms it may now see, and tell everyone. */
+  roomsChanged(): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      const user = this.auth.authenticate(socket.data.sessionToken);
+      if (user) this.joinRooms(socket, user);
+    }
+    this.io.emit('rooms:changed');
+  }
+
   /** Disconnects every socket of a login session (called at logout). */
   endSession(sessionToken: string): void {
     for (const socket of this.io.sockets.sockets.values()) {
@@ -69,15 +78,20 @@ export class RealtimeGateway {
       socket.disconnect(true);
       return;
     }
-    const configuring = hasAnyRole(user, ['admin', 'security']);
-    for (const room of this.rooms.list()) {
-      if (configuring || (!hasAnyRole(user, ['auditor']) && canAccessRoom(user, room.id))) void socket.join(roomChannel(room.id));
-    }
+    this.joinRooms(socket, user);
     socket.on('clock:ping', (_clientTime, ack) => {
       if (typeof ack === 'function') ack(Date.now());
     });
     socket.emit('server:hello', { serverTime: new Date().toISOString(), username: user.username });
     this.log.debug({ username: user.username, socket: socket.id }, 'socket connected');
+  }
+
+  private joinRooms(socket: GatewaySocket, user: AuthUser): void {
+    const configuring = hasAnyRole(user, ['admin', 'security']);
+    for (const channel of socket.rooms) if (channel.startsWith('room:')) void socket.leave(channel);
+    for (const room of this.rooms.list()) {
+      if (configuring || (!hasAnyRole(user, ['auditor']) && canAccessRoom(user, room.id))) void socket.join(roomChannel(room.id));
+    }
   }
 
   private emitCameraState(change: CameraStateChange): void {

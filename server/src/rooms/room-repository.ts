@@ -3,37 +3,17 @@ import type { Config } from '../config/schema.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { Logger } from '../shared/logger.ts';
+import { cameraFromRow, type CameraRow } from '../cameras/camera-repository.ts';
+import type { CameraRecord, CameraSource, RoomKind } from '../cameras/camera.types.ts';
 
-export type RoomKind = 'hearing' | 'interview';
+export type { CameraRecord, CameraSource, RoomKind };
 
-/** How the server reaches a camera. Passwords stay `env:NAME` references outside demo mode. */
-export type CameraSource =
-  | { kind: 'onvif'; url: string; username: string; password: string }
-  | { kind: 'rtsp'; mainUrl: string; subUrl?: string; username?: string; password?: string };
-
-export interface CameraRecord {
-  id: string;
-  name: string;
-  roomId: string | null;
-  role: string;
-  enabled: boolean;
-  source: CameraSource;
-}
 
 export interface RoomRecord {
   id: string;
   name: string;
   kind: RoomKind;
   cameras: CameraRecord[];
-}
-
-interface CameraRow {
-  id: string;
-  name: string;
-  room_id: string | null;
-  role: string;
-  enabled: number;
-  source_json: string;
 }
 
 /** Rooms and their cameras, as stored. The database is the source of truth once seeded. */
@@ -50,8 +30,26 @@ export class RoomRepository {
     const cameras = this.db
       .prepare<[], CameraRow>('SELECT * FROM cameras WHERE room_id IS NOT NULL ORDER BY sort_order, id')
       .all()
-      .map(toCamera);
+      .map(cameraFromRow);
     return rooms.map((room) => ({ ...room, cameras: cameras.filter((c) => c.roomId === room.id) }));
+  }
+
+  create(room: { id: string; name: string; kind: RoomKind }): void {
+    const now = this.clock.now().toISOString();
+    const order = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM rooms').get()!.n;
+    this.db
+      .prepare('INSERT INTO rooms (id, name, kind, sort_order, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(room.id, room.name, room.kind, order, now, now);
+  }
+
+  update(id: string, change: { name?: string; kind?: RoomKind }): void {
+    const now = this.clock.now().toISOString();
+    if (change.name !== undefined) this.db.prepare('UPDATE rooms SET name = ?, updated_at = ? WHERE id = ?').run(change.name, now, id);
+    if (change.kind !== undefined) this.db.prepare('UPDATE rooms SET kind = ?, updated_at = ? WHERE id = ?').run(change.kind, now, id);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM rooms WHERE id = ?').run(id);
   }
 
   exists(roomId: string): boolean {
@@ -100,15 +98,4 @@ export class RoomRepository {
     })();
     log.debug('configuration seeded');
   }
-}
-
-function toCamera(row: CameraRow): CameraRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    roomId: row.room_id,
-    role: row.role,
-    enabled: row.enabled === 1,
-    source: JSON.parse(row.source_json) as CameraSource,
-  };
 }

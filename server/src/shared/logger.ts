@@ -6,7 +6,7 @@ export type { Logger };
  * The process logger. Synchronous writes to stdout so that nothing is lost on exit and no worker
  * thread keeps the process alive after shutdown. Secrets are redacted wherever they appear.
  */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', fd: 1 | 2 = 1): Logger {
   return pino(
     {
       level,
@@ -30,7 +30,7 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({ dest: 1, sync: true }),
+    pino.destination({ dest: fd, sync: true }),
   );
 }
 

@@ -94,6 +94,11 @@ export class LiveMediaSource extends EventEmitter<MediaSourceEvents> implements 
     return this.snapshot;
   }
 
+  /** The encoder's pid (its process group id too), for leak checks. */
+  get encoderPid(): number | undefined {
+    return this.encoder?.pid;
+  }
+
   /** Frames rendered and frames skipped because the encoder fell behind. */
   stats(): { framesWritten: number; framesDropped: number } {
     return { framesWritten: this.framesWritten, framesDropped: this.framesDropped };
