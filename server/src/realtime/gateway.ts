@@ -11,6 +11,8 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './e
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const roomChannel = (roomId: string) => `room:${roomId}`;
+/** The admin sees every camera, including those placed in no room. */
+const ALL_CAMERAS = 'cameras:all';
 const SESSION_RECHECK_MS = 60_000;
 
 /**
@@ -89,6 +91,7 @@ export class RealtimeGateway {
   private joinRooms(socket: GatewaySocket, user: AuthUser): void {
     const configuring = hasAnyRole(user, ['admin', 'security']);
     for (const channel of socket.rooms) if (channel.startsWith('room:')) void socket.leave(channel);
+    if (hasAnyRole(user, ['admin'])) void socket.join(ALL_CAMERAS);
     for (const room of this.rooms.list()) {
       if (configuring || (!hasAnyRole(user, ['auditor']) && canAccessRoom(user, room.id))) void socket.join(roomChannel(room.id));
     }
@@ -96,7 +99,7 @@ export class RealtimeGateway {
 
   private emitCameraState(change: CameraStateChange): void {
     const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === change.cameraId));
-    if (room) this.io.to(roomChannel(room.id)).emit('camera:state', change);
+    this.io.to(room ? [roomChannel(room.id), ALL_CAMERAS] : ALL_CAMERAS).emit('camera:state', change);
   }
 
   private dropEndedSessions(): void {
