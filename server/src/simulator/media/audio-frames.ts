@@ -45,17 +45,18 @@ export interface PreparedAac {
  * samples hold exactly 64 periods of 1 kHz at 48 kHz, so the seam is inaudible and invisible.
  */
 export async function prepareAac(log: Logger): Promise<PreparedAac> {
-  const encode = (source: string) =>
+  const encode = (source: string, seconds: number) =>
     runFfmpeg({
       log,
       name: 'aac-prepare',
       timeoutMs: 20_000,
-      args: ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'lavfi', '-i', source,
+      args: ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'lavfi', '-i', source, '-t', String(seconds),
         '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', '48000', '-f', 'adts', 'pipe:1'],
     });
   const [tone, silence] = await Promise.all([
-    encode('sine=frequency=1000:sample_rate=48000:duration=3'),
-    encode('anullsrc=r=48000:cl=mono:d=1'),
+    encode('sine=frequency=1000:sample_rate=48000', 3),
+    // anullsrc has no duration option in the bundled 2018 ffmpeg: -t bounds it.
+    encode('anullsrc=r=48000:cl=mono', 1),
   ]);
   const t = parseAdts(tone.stdout);
   const s = parseAdts(silence.stdout);

@@ -155,7 +155,7 @@ export class LoopMediaSource extends EventEmitter<MediaSourceEvents> implements 
       name: 'loop-silence',
       timeoutMs: 20_000,
       ...this.ff(),
-      args: ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'lavfi', '-i', `anullsrc=r=${sampleRate}:cl=${channels === 1 ? 'mono' : 'stereo'}:d=1`,
+      args: ['-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'lavfi', '-i', `anullsrc=r=${sampleRate}:cl=${channels === 1 ? 'mono' : 'stereo'}`, '-t', '1',
         '-c:a', 'aac', '-b:a', '64k', '-f', 'adts', 'pipe:1'],
     });
     const frames = parseAdts(out.stdout).frames;

@@ -67,6 +67,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   private au: Buffer[] = [];
   private auTime: number | null = null;
   private closed = false;
+  private paused = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -100,6 +101,17 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       });
       socket.once('error', reject);
     });
+  }
+
+  /** Stops reading the socket: a slow client, for tests. close() then skips TEARDOWN. */
+  pauseReading(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /** The session id after SETUP. */
+  get sessionId(): string | null {
+    return this.session;
   }
 
   get isClosed(): boolean {
@@ -156,7 +168,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.session) await this.send('TEARDOWN', this.url, { Session: this.session }).catch(() => undefined);
+    if (this.session && !this.paused) await this.send('TEARDOWN', this.url, { Session: this.session }).catch(() => undefined);
     this.socket.destroy();
     if (!this.closed) await new Promise<void>((resolve) => this.once('close', () => resolve()));
   }
