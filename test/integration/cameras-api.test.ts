@@ -117,6 +117,14 @@ describe('camera administration', () => {
     }
   });
 
+  it('a test pulls the main stream for real, as the recorder will', async () => {
+    const tested = await call(admin, 'POST', '/api/cameras/h1-presiding/test');
+    expect(tested.json).toMatchObject({
+      state: 'online',
+      media: { video: { codec: 'H264', width: 1280, height: 720, fps: 25 }, audio: { codec: 'AAC', sampleRate: 48000, channels: 1 } },
+    });
+  });
+
   it('an unreachable camera shows a clear state and never disturbs the others', async () => {
     const created = await call(admin, 'POST', '/api/cameras', { id: 'dead-end', name: '无效摄像机', roomId: 'hearing-1', role: '侧面', rtsp: { mainUrl: 'rtsp://127.0.0.1:9/none' } });
     expect(created.status).toBe(201);

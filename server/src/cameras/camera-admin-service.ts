@@ -3,8 +3,7 @@ import type { CameraRecord, CameraSource, RoomKind, RoomRepository } from '../ro
 import { badRequest, conflict, notFound } from '../shared/errors.ts';
 import type { Db } from '../shared/db/database.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
-import type { CameraManager } from './camera-manager.ts';
-import type { CameraCheckResult } from './camera-monitor.ts';
+import type { CameraManager, CameraTestResult } from './camera-manager.ts';
 import type { CameraRepository } from './camera-repository.ts';
 import type { CameraStates } from './camera-state.ts';
 
@@ -113,11 +112,11 @@ export class CameraAdminService {
     this.applied();
   }
 
-  async test(by: AuditContext, id: string): Promise<CameraView & { result: CameraCheckResult['state'] }> {
+  async test(by: AuditContext, id: string): Promise<CameraView & { media: CameraTestResult['media'] }> {
     const camera = this.get(id);
     const result = await this.manager.test(camera);
-    this.audit.record(by, 'camera.tested', id, { state: result.state, reason: result.reason });
-    return { ...this.view(camera), state: result.state, reason: result.reason, result: result.state };
+    this.audit.record(by, 'camera.tested', id, { state: result.state, reason: result.reason, media: result.media });
+    return { ...this.view(camera), state: result.state, reason: result.reason, media: result.media };
   }
 
   createRoom(by: AuditContext, room: { id: string; name: string; kind: RoomKind }): void {

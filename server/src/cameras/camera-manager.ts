@@ -8,6 +8,12 @@ import type { CameraRepository } from './camera-repository.ts';
 import type { CameraStates } from './camera-state.ts';
 import { fetchFromCamera } from './http-fetch.ts';
 import { CameraProbeError } from './rtsp-describe.types.ts';
+import { pullStream, type PulledStream } from './stream-check.ts';
+
+export interface CameraTestResult extends CameraCheckResult {
+  /** What a real pull of the main stream delivered; null when the camera is not online. */
+  media: PulledStream | null;
+}
 
 export interface CameraManagerOptions {
   intervalMs: number;
@@ -61,8 +67,26 @@ export class CameraManager {
     return this.monitors.get(cameraId)?.monitor.probe ?? null;
   }
 
-  /** A full probe now; for a disabled camera a one-off probe that changes no state. */
-  async test(camera: CameraRecord): Promise<CameraCheckResult> {
+  /**
+   * The admin's "test": a full probe now (a one-off that changes no state for a disabled camera),
+   * then a real pull of the main stream, as the recorder will pull it.
+   */
+  async test(camera: CameraRecord): Promise<CameraTestResult> {
+    const check = await this.check(camera);
+    if (check.state !== 'online' || !check.probe) return { ...check, media: null };
+    try {
+      const media = await pullStream(check.probe.mainUrl, this.credentials(camera.source), {
+        timeoutMs: Math.max(this.options.timeoutMs, 8000),
+        log: this.log,
+      });
+      return { ...check, media };
+    } catch (err) {
+      if (!(err instanceof CameraProbeError)) throw err;
+      return { state: err.kind === 'unauthorized' ? 'unauthorized' : 'unreachable', reason: `media: ${err.message}`, probe: check.probe, media: null };
+    }
+  }
+
+  private check(camera: CameraRecord): Promise<CameraCheckResult> {
     const running = this.monitors.get(camera.id)?.monitor;
     if (running) return running.check(true);
     const oneOff = new CameraMonitor({

@@ -14,6 +14,9 @@ import {
 
 export * from './ffmpeg-process.types.ts';
 
+/** `rtsp://user:secret@host/…` → `rtsp://***@host/…` in any text. */
+export const redactUrlCredentials = (text: string): string => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+
 const SETPRIV = '/usr/bin/setpriv';
 let setprivChecked: boolean | null = null;
 function haveSetpriv(): boolean {
@@ -120,7 +123,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
       else this.log.warn({ err }, 'child process error');
     });
     child.once('spawn', () => {
-      this.log.debug({ pid: child.pid, args: this.opts.args }, 'spawned');
+      this.log.debug({ pid: child.pid, args: this.opts.args.map(redactUrlCredentials) }, 'spawned');
       this.fire('spawn', child.pid!);
     });
     // Pipes must never throw EPIPE at us when the child dies first.
@@ -133,8 +136,10 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
       const parts = (partial + chunk).split(/\r\n|\r|\n/);
       partial = parts.pop() ?? '';
       if (partial.length > 4096) partial = partial.slice(-4096);
-      for (const line of parts) {
-        if (!line) continue;
+      for (const raw of parts) {
+        if (!raw) continue;
+        // ffmpeg repeats its input URL in errors: keep camera credentials out of messages and logs.
+        const line = redactUrlCredentials(raw);
         this.ring.push(line);
         if (this.ring.length > max) this.ring.shift();
         if (this.listenerCount('stderr') > 0) this.fire('stderr', line);
@@ -142,7 +147,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     });
     child.once('exit', (code, signal) => {
       if (partial) {
-        this.ring.push(partial);
+        this.ring.push(redactUrlCredentials(partial));
         if (this.ring.length > max) this.ring.shift();
       }
       if (this.killTimer) clearTimeout(this.killTimer);
