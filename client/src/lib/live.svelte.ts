@@ -1,6 +1,7 @@
 // The socket.io connection (same origin, default path), opened after login.
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
+import { cameraAdmin } from './cameras.svelte.ts';
 import { rooms } from './rooms.svelte.ts';
 
 type HrSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -19,9 +20,13 @@ class Live {
     socket.on('disconnect', () => {
       this.online = false;
     });
-    socket.on('camera:state', (change) => rooms.applyCameraState(change.cameraId, change.state));
+    socket.on('camera:state', (change) => {
+      rooms.applyCameraState(change.cameraId, change.state);
+      cameraAdmin.applyState(change.cameraId, change.state, change.reason);
+    });
     socket.on('rooms:changed', () => {
       if (rooms.loaded) void rooms.load();
+      if (cameraAdmin.loaded) void cameraAdmin.load();
     });
     this.socket = socket;
   }

@@ -1,5 +1,6 @@
 // Who is logged in, whether the server runs in demo mode, and the login/logout/password actions.
 import { ApiError, get, post, setApiHooks } from './api.ts';
+import { cameraAdmin } from './cameras.svelte.ts';
 import { live } from './live.svelte.ts';
 import { rooms } from './rooms.svelte.ts';
 import { router } from './router.svelte.ts';
@@ -60,6 +61,7 @@ class Session {
     this.me = null;
     live.disconnect();
     rooms.clear();
+    cameraAdmin.clear();
     if (router.path !== '/login') router.navigate('/login', { replace: true });
   }
 }
