@@ -46,9 +46,9 @@ let subnetCounter = 0;
  * The demo configuration with its simulated cameras moved to a loopback subnet of their own
  * (127.0.N.11…), so test servers running side by side never fight over addresses or ports.
  */
-export function demoConfigOnOwnSubnet(dir: string): string {
+export function demoConfigOnOwnSubnet(dir: string, overrides: Record<string, unknown> = {}): string {
   const subnet = ((process.pid * 7 + subnetCounter++) % 240) + 10;
-  const demo = readDemoConfig();
+  const demo = { ...readDemoConfig(), ...overrides } as DemoConfig;
   demo.simulator!.firstAddress = demo.simulator!.firstAddress.replace(/^127\.0\.0\./, `127.0.${subnet}.`);
   for (const camera of demo.cameras) {
     if (camera.onvif) camera.onvif.url = camera.onvif.url.replace(/^http:\/\/127\.0\.0\./, `http://127.0.${subnet}.`);
@@ -64,10 +64,19 @@ export function demoConfigOnOwnSubnet(dir: string): string {
  * demo; the demo's simulated cameras run only with `simulator: true`.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; args?: string[]; dataDir?: string; simulator?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    args?: string[];
+    dataDir?: string;
+    simulator?: boolean;
+    /** Top-level keys replaced in the demo configuration (with `simulator: true`). */
+    demoOverrides?: Record<string, unknown>;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hr-test-'));
-  const config = options.env?.HR_CONFIG ?? (options.simulator ? demoConfigOnOwnSubnet(dataDir) : demoConfigWithoutSimulator(dataDir));
+  const config =
+    options.env?.HR_CONFIG ??
+    (options.simulator ? demoConfigOnOwnSubnet(dataDir, options.demoOverrides) : demoConfigWithoutSimulator(dataDir));
   const child = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...options.env, HR_CONFIG: config },
