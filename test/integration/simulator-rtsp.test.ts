@@ -312,6 +312,24 @@ describe('simulated camera RTSP server (live source)', () => {
     expect(await pcmaLevel()).toBeLessThan(10); // A-law has no exact zero: ±8
   });
 
+  it('ends a session nobody keeps alive after its timeout, and keeps one that sends GET_PARAMETER', async () => {
+    const short = new RtspServer({ host: '127.0.0.1', port: 0, source, faults, credentials, audio: 'aac', log, sessionTimeoutS: 1 });
+    await short.start();
+    try {
+      const idle = await playing(short.url('/main'));
+      const kept = await playing(short.url('/sub'));
+      expect(idle.sdp).toBeTruthy();
+      const timer = setInterval(() => void kept.request('GET_PARAMETER', kept.url, { Session: kept.sessionId ?? '' }).catch(() => undefined), 300);
+      const ended = await new Promise<{ session: string; reason: string }>((r) => short.once('sessionClosed', r));
+      clearInterval(timer);
+      expect(ended).toEqual({ session: idle.sessionId, reason: 'timeout' });
+      expect(short.stats()).toMatchObject({ sessions: 1, playing: 1 });
+      await Promise.all([idle.close(), kept.close()]);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('serves a JPEG snapshot of the current main frame', () => {
     const jpeg = source.latestSnapshot();
     expect(jpeg?.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FfmpegProcess } from '../../../server/src/shared/ffmpeg/ffmpeg-process.ts';
 import { silentLogger } from '../../../server/src/shared/logger.ts';
 import { beijingClockText, FrameRenderer } from '../../../server/src/simulator/media/frame-renderer.ts';
-import { decodeTimeCode, drawTimeCode, timeCodeBlockSize } from '../../../server/src/simulator/media/time-code.ts';
+import { decodeTimeCode, decodeTimeCodeRgba, drawTimeCode, timeCodeBlockSize } from '../../../server/src/simulator/media/time-code.ts';
 
 const T = Date.UTC(2026, 11, 4, 8, 0, 0, 123);
 
@@ -39,6 +39,16 @@ describe('time code', () => {
     const decoded = [];
     for (let i = 0; i + frame <= stdout.length; i += frame) decoded.push(decodeTimeCode(stdout.subarray(i, i + frame), 640, 360));
     expect(decoded).toEqual(times);
+  });
+
+  it('decodes from RGBA pixels, as a browser canvas gives them', () => {
+    const [w, h] = [640, 360];
+    const luma = new Uint8Array(w * h).fill(128);
+    drawTimeCode(luma, w, h, T);
+    // Limited-range luma → full-range grey RGB, as a video element renders it.
+    const rgba = new Uint8ClampedArray(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.fill(((luma[i]! - 16) * 255) / 219, 4 * i, 4 * i + 3), (rgba[4 * i + 3] = 255);
+    expect(decodeTimeCodeRgba(rgba, w, h)).toBe(T);
   });
 
   it('shows Beijing time (UTC+8) with the date', () => {

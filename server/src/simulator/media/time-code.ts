@@ -87,3 +87,18 @@ export function decodeTimeCode(luma: Uint8Array, width: number, height: number):
   for (let i = 0; i < CRC_BITS; i++) crc = (crc << 1) | (bits[2 + DATA_BITS + i] ?? 0);
   return crc === crc8(value) ? value : null;
 }
+
+/**
+ * The same decoder for RGBA pixels (a browser canvas `getImageData`): luma is computed per pixel of
+ * the strip only, so a full frame is never converted.
+ */
+export function decodeTimeCodeRgba(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): number | null {
+  const rows = Math.min(height, timeCodeHeight(width));
+  const luma = new Uint8Array(width * rows);
+  for (let i = 0; i < luma.length; i++) {
+    const p = 4 * i;
+    // Full-range RGB → limited-range BT.601 luma, so black/white land on 16/235 like the encoder's.
+    luma[i] = 16 + (65.481 * (rgba[p] ?? 0) + 128.553 * (rgba[p + 1] ?? 0) + 24.966 * (rgba[p + 2] ?? 0)) / 255;
+  }
+  return decodeTimeCode(luma, width, rows);
+}
