@@ -15,7 +15,7 @@ import type {
   MediaSourceInfo,
   VideoAccessUnit,
 } from './media-source.types.ts';
-import { safeEmit } from './safe-emit.ts';
+import { safeEmit, simulatorLogger } from './safe-emit.ts';
 
 export type { LiveMediaSourceOptions } from './live-media-source.types.ts';
 
@@ -50,7 +50,7 @@ export class LiveMediaSource extends EventEmitter<MediaSourceEvents> implements 
   constructor(options: LiveMediaSourceOptions) {
     super();
     this.setMaxListeners(0); // one listener per RTSP session, many sessions
-    this.log = options.log.child({ mod: 'simulator', media: 'live' });
+    this.log = simulatorLogger(options.log, { media: 'live' });
     this.o = {
       audio: options.audio ?? 'aac',
       width: options.width ?? 1280,

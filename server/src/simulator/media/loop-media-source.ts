@@ -13,7 +13,7 @@ import type {
   MediaSourceInfo,
   VideoStreamInfo,
 } from './media-source.types.ts';
-import { safeEmit } from './safe-emit.ts';
+import { safeEmit, simulatorLogger } from './safe-emit.ts';
 
 export type { LoopMediaSourceOptions, LoopClipOptions } from './loop-media-source.types.ts';
 export { createLoopClip } from './loop-clip.ts';
@@ -55,7 +55,7 @@ export class LoopMediaSource extends EventEmitter<MediaSourceEvents> implements 
     super();
     this.setMaxListeners(0);
     if (!options.file) throw new TypeError('LoopMediaSource: file is required');
-    this.log = options.log.child({ mod: 'simulator', media: 'loop' });
+    this.log = simulatorLogger(options.log, { media: 'loop' });
   }
 
   start(): Promise<void> {

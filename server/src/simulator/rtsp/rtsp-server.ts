@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { Logger } from '../../shared/logger.ts';
 import type { AudioFrame, AudioStreamInfo, MediaSource, VideoAccessUnit } from '../media/media-source.types.ts';
-import { safeEmit } from '../media/safe-emit.ts';
+import { safeEmit, simulatorLogger } from '../media/safe-emit.ts';
 import { DigestAuth } from './digest-auth.ts';
 import { formatResponse, RtspMessageParser, type RtspMessage } from './rtsp-message.ts';
 import {
@@ -53,7 +53,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     super();
     if (options.audio !== 'aac' && options.audio !== 'pcma') throw new TypeError(`audio must be 'aac' or 'pcma'`);
     this.o = options;
-    this.log = options.log.child({ mod: 'simulator', part: 'rtsp' });
+    this.log = simulatorLogger(options.log, { part: 'rtsp' });
     // Read the credentials at each check, and the fault at each check: both change at run time.
     this.auth = new DigestAuth({
       realm: options.realm ?? 'HearingRecorderSimulator',
