@@ -22,6 +22,9 @@ function firstOf<T>(socket: ClientSocket, event: 'server:hello' | 'connect_error
   return new Promise((resolve) => socket.once(event as 'disconnect', resolve as () => void));
 }
 
+/** Without the simulator the demo's cameras are being probed or found unreachable. */
+const NO_CAMERA = expect.stringMatching(/^(unknown|probing|unreachable)$/);
+
 describe('the demo server', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -42,9 +45,9 @@ describe('the demo server', () => {
         name: '听证室一',
         kind: 'hearing',
         cameras: [
-          { id: 'h1-wide', name: '听证室一 全景', role: '全景', state: 'unknown' },
-          { id: 'h1-presiding', name: '听证室一 主持人', role: '主持人', state: 'unknown' },
-          { id: 'h1-party', name: '听证室一 当事人', role: '当事人', state: 'unknown' },
+          { id: 'h1-wide', name: '听证室一 全景', role: '全景', state: NO_CAMERA },
+          { id: 'h1-presiding', name: '听证室一 主持人', role: '主持人', state: NO_CAMERA },
+          { id: 'h1-party', name: '听证室一 当事人', role: '当事人', state: NO_CAMERA },
         ],
       },
       {
@@ -52,8 +55,8 @@ describe('the demo server', () => {
         name: '询问室一',
         kind: 'interview',
         cameras: [
-          { id: 'i1-wide', name: '询问室一 全景', role: '全景', state: 'unknown' },
-          { id: 'i1-subject', name: '询问室一 被询问人', role: '被询问人', state: 'unknown' },
+          { id: 'i1-wide', name: '询问室一 全景', role: '全景', state: NO_CAMERA },
+          { id: 'i1-subject', name: '询问室一 被询问人', role: '被询问人', state: NO_CAMERA },
         ],
       },
     ]);
