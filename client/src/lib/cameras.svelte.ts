@@ -1,10 +1,10 @@
-// The admin's camera list from GET /api/cameras, kept current by socket events and, while a camera is
-// still being probed, by a short poll (the server reports state changes of unassigned cameras to no
-// room channel, so the socket alone would leave them at "probing").
+// The admin's camera list from GET /api/cameras, kept current by socket events: the admin receives
+// the state changes of every camera, placed in a room or not.
 import { ApiError, del, get, post, put } from './api.ts';
 import type { AdminCamera, CameraInput, CameraState, DiscoveredDevice } from './types.ts';
 
-const POLL_MS = 3000;
+/** State events come in bursts at start-up; one reload serves a burst. */
+const RELOAD_DEBOUNCE_MS = 300;
 const enc = encodeURIComponent;
 
 class CameraAdminState {
@@ -15,10 +15,10 @@ class CameraAdminState {
   /** Camera ids with a test in flight. */
   testing = $state<Record<string, boolean>>({});
 
-  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private active = false;
 
-  /** The admin page is shown: load, and keep polling while cameras are being probed. */
+  /** The admin page is shown. */
   start(): void {
     this.active = true;
     void this.load();
@@ -26,8 +26,8 @@ class CameraAdminState {
 
   stop(): void {
     this.active = false;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = null;
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer = null;
   }
 
   async load(): Promise<void> {
@@ -40,21 +40,16 @@ class CameraAdminState {
       this.error = e instanceof ApiError ? e : new ApiError(0, 'unknown', String(e));
     } finally {
       this.loading = false;
-      this.schedulePoll();
     }
   }
 
-  private schedulePoll(): void {
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    if (!this.active) return;
-    const unsettled = this.list.some((c) => c.enabled && (c.state === 'probing' || c.state === 'unknown'));
-    if (!unsettled) return;
-    this.pollTimer = setTimeout(() => {
-      this.pollTimer = null;
-      if (this.active && document.visibilityState === 'visible') void this.load();
-      else this.schedulePoll();
-    }, POLL_MS);
+  /** Reload once after a burst of state changes: a probed camera has fresh facts (codec, clock offset). */
+  private scheduleReload(): void {
+    if (!this.active || this.reloadTimer) return;
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      if (this.active) void this.load();
+    }, RELOAD_DEBOUNCE_MS);
   }
 
   applyState(cameraId: string, state: CameraState, reason: string | null): void {
@@ -62,22 +57,18 @@ class CameraAdminState {
     if (!camera) return;
     camera.state = state;
     camera.reason = reason;
-    // A camera coming online has a fresh probe (codec, clock offset): fetch it.
-    if (state === 'online' || state === 'probing') this.schedulePoll();
-    if (state === 'online' && !camera.probe) void this.load();
+    if (state === 'online' || state === 'unsupported') this.scheduleReload();
   }
 
   async create(input: CameraInput): Promise<AdminCamera> {
     const camera = await post<AdminCamera>('/api/cameras', input);
     this.upsert(camera);
-    this.schedulePoll();
     return camera;
   }
 
   async update(id: string, input: CameraInput): Promise<AdminCamera> {
     const camera = await put<AdminCamera>(`/api/cameras/${enc(id)}`, input);
     this.upsert(camera);
-    this.schedulePoll();
     return camera;
   }
 
