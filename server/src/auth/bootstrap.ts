@@ -14,17 +14,22 @@ interface SeedUser {
   rooms: string[];
 }
 
-/** The demo users of CONTRACTS.md; each password is `<username>-demo`. */
+/** The demo users of CONTRACTS.md (with invented names); each password is `<username>-demo`. */
 export const DEMO_USERS: SeedUser[] = [
+  { username: 'admin', displayName: '王强', roles: ['admin'], rooms: [] },
+  { username: 'security', displayName: '李娜', roles: ['security'], rooms: [] },
+  { username: 'auditor', displayName: '赵敏', roles: ['auditor'], rooms: [] },
+  { username: 'clerk', displayName: '陈静', roles: ['clerk'], rooms: ['hearing-1', 'interview-1'] },
+  { username: 'supervisor', displayName: '刘洋', roles: ['supervisor'], rooms: [] },
+  { username: 'legal', displayName: '周婷', roles: ['legal'], rooms: [] },
+];
+
+/** The administrator accounts of a production installation, named after their office. */
+const ADMINISTRATORS: SeedUser[] = [
   { username: 'admin', displayName: '系统管理员', roles: ['admin'], rooms: [] },
   { username: 'security', displayName: '安全保密管理员', roles: ['security'], rooms: [] },
   { username: 'auditor', displayName: '安全审计员', roles: ['auditor'], rooms: [] },
-  { username: 'clerk', displayName: '书记员', roles: ['clerk'], rooms: ['hearing-1', 'interview-1'] },
-  { username: 'supervisor', displayName: '法制监督', roles: ['supervisor'], rooms: [] },
-  { username: 'legal', displayName: '法制科', roles: ['legal'], rooms: [] },
 ];
-
-const ADMINISTRATORS: SeedUser[] = DEMO_USERS.slice(0, 3);
 
 export const INITIAL_PASSWORDS_FILE = 'initial-passwords';
 
