@@ -104,7 +104,7 @@ export class DiscoveryResponder {
 
   constructor(private readonly options: DiscoveryResponderOptions) {
     this.endpoint = options.endpoint ?? stableEndpoint(`${options.host}/${options.name}`);
-    this.log = options.log.child({ mod: 'discovery-responder', host: options.host });
+    this.log = options.log.child({ part: 'discovery-responder', host: options.host });
   }
 
   get port(): number {

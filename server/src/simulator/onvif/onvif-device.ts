@@ -81,7 +81,7 @@ export class OnvifDevice extends EventEmitter<OnvifDeviceEvents> {
 
   constructor(private readonly options: OnvifDeviceOptions) {
     super();
-    this.log = options.log.child({ mod: 'onvif-device', host: options.host });
+    this.log = options.log.child({ part: 'onvif-device', host: options.host });
     this.verifier = new UsernameTokenVerifier({ now: () => options.faults.cameraNow() });
     this.handlers = this.buildHandlers();
   }
