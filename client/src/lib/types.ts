@@ -100,35 +100,12 @@ export interface AuditVerify {
   reason: string | null;
 }
 
-/** A camera's source as GET /api/cameras shows it: never a password, only whether one is set. */
-export type CameraSourceView =
-  | { kind: 'onvif'; url: string; username: string; hasPassword: boolean }
-  | { kind: 'rtsp'; mainUrl: string; subUrl: string | null; username: string | null; hasPassword: boolean };
-
-/** What the server learnt at a camera's last successful probe. */
-export interface CameraProbeView {
-  at: string;
-  device: { manufacturer: string; model: string; firmwareVersion: string } | null;
-  video: { codec: string; width: number | null; height: number | null; fps: number | null };
-  audio: { codec: string; sampleRate: number } | null;
-  clockOffsetMs: number | null;
-  liveCodecWarning: boolean;
-  hasSubStream: boolean;
-  hasSnapshot: boolean;
-}
-
-/** A camera as the admin configures it (GET /api/cameras). */
-export interface AdminCamera {
-  id: string;
-  name: string;
-  roomId: string | null;
-  role: string;
-  enabled: boolean;
-  source: CameraSourceView;
-  state: CameraState;
-  reason: string | null;
-  probe: CameraProbeView | null;
-}
+export type {
+  CameraView as AdminCamera,
+  CameraProbeView,
+  CameraSourceView,
+  DiscoveredDevice,
+} from '../../../server/src/cameras/camera-api.types.ts';
 
 /** The body of POST /api/cameras (without `id` for PUT /api/cameras/:id). */
 export interface CameraInput {
@@ -141,12 +118,3 @@ export interface CameraInput {
   rtsp?: { mainUrl: string; subUrl?: string; username?: string; password?: string };
 }
 
-/** One answer of POST /api/cameras/discover. */
-export interface DiscoveredDevice {
-  address: string;
-  xaddrs: string[];
-  name: string | null;
-  hardware: string | null;
-  endpoint: string;
-  knownCameraId: string | null;
-}

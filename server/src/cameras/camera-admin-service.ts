@@ -6,6 +6,9 @@ import type { SecretBox } from '../shared/secret-box.ts';
 import type { CameraManager, CameraTestResult } from './camera-manager.ts';
 import type { CameraRepository } from './camera-repository.ts';
 import type { CameraStates } from './camera-state.ts';
+import type { CameraView } from './camera-api.types.ts';
+
+export type { CameraView };
 
 /** A camera's source as the admin sends it: the password in clear, or omitted to keep the stored one. */
 export type CameraSourceInput =
@@ -18,30 +21,6 @@ export interface CameraInput {
   role: string;
   enabled: boolean;
   source: CameraSourceInput;
-}
-
-/** What the admin UI sees of a camera: never a password. */
-export interface CameraView {
-  id: string;
-  name: string;
-  roomId: string | null;
-  role: string;
-  enabled: boolean;
-  source:
-    | { kind: 'onvif'; url: string; username: string; hasPassword: boolean }
-    | { kind: 'rtsp'; mainUrl: string; subUrl: string | null; username: string | null; hasPassword: boolean };
-  state: string;
-  reason: string | null;
-  probe: {
-    at: string;
-    device: { manufacturer: string; model: string; firmwareVersion: string } | null;
-    video: { codec: string; width: number | null; height: number | null; fps: number | null };
-    audio: { codec: string; sampleRate: number } | null;
-    clockOffsetMs: number | null;
-    liveCodecWarning: boolean;
-    hasSubStream: boolean;
-    hasSnapshot: boolean;
-  } | null;
 }
 
 /**

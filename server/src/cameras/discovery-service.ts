@@ -2,16 +2,7 @@ import type { AuditContext, AuditLog } from '../audit/audit-log.ts';
 import { badRequest } from '../shared/errors.ts';
 import type { CameraRepository } from './camera-repository.ts';
 import { probeMulticast, probeUnicast } from './discovery.ts';
-
-export interface DiscoveredDevice {
-  address: string;
-  xaddrs: string[];
-  name: string | null;
-  hardware: string | null;
-  endpoint: string;
-  /** The configured camera at the same device service address, if any. */
-  knownCameraId: string | null;
-}
+import type { DiscoveredDevice } from './camera-api.types.ts';
 
 /**
  * ONVIF discovery on the admin's request only: unicast to the addresses given, or, when none are

@@ -1,3 +1,4 @@
+import { CameraProbeError, type ProbeFailureKind } from './rtsp-describe.types.ts';
 export interface OnvifConnectOptions {
   /** The device service URL, e.g. `http://192.168.1.64/onvif/device_service`. */
   url: string;
@@ -54,15 +55,9 @@ export interface OnvifPtzPreset {
   name: string;
 }
 
-export type OnvifErrorKind = 'unauthorized' | 'unreachable' | 'timeout' | 'protocol';
+export type OnvifErrorKind = ProbeFailureKind;
 
-export class OnvifError extends Error {
+/** A camera probe failure that came from the ONVIF side. */
+export class OnvifError extends CameraProbeError {
   override readonly name = 'OnvifError';
-  constructor(
-    readonly kind: OnvifErrorKind,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -2,12 +2,13 @@ export type ProbeFailureKind = 'unauthorized' | 'unreachable' | 'timeout' | 'pro
 
 /** A camera answered in a way that tells the operator what to fix. */
 export class CameraProbeError extends Error {
-  override readonly name = 'CameraProbeError';
+  override readonly name: string = 'CameraProbeError';
   constructor(
     readonly kind: ProbeFailureKind,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
