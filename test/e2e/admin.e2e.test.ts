@@ -1,44 +1,13 @@
 // The administrator pages in Chromium: the security officer creates an account and resets its
 // password (each generated password shown once), the new user must change it before anything else,
 // the auditor reads the audit log and verifies its hash chain, and a clerk is kept out of /admin.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
+import { useBrowserSession } from './browser-session.ts';
 
-let server: TestServer | undefined;
-let browser: TestBrowser | undefined;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, 30_000);
-
-function origin(): string {
-  if (!server) throw new Error('server not started');
-  return `http://${TEST_HOST}:${server.port}`;
-}
-
-async function newPage(): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  // Each test starts logged out, whatever the one before it left behind.
-  await browser.context.clearCookies();
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(15_000);
-  return page;
-}
-
-async function login(page: Page, username: string, password = `${username}-demo`): Promise<void> {
-  await page.goto(`${origin()}/login`);
-  await page.getByTestId('login-username').fill(username);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-}
+const session = useBrowserSession();
+const { origin, login } = session;
+const newPage = () => session.newPage();
 
 async function logout(page: Page): Promise<void> {
   await page.getByTestId('logout').click();

@@ -2,41 +2,19 @@
 // five shown online with a real snapshot each, a camera added by an RTSP URL to a closed port shows
 // unreachable with a reason while the others stay online, it can be removed again, and discovery of a
 // simulated camera's address lists the device as already added.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
+import { useBrowserSession } from './browser-session.ts';
 
 const DEMO_CAMERAS = ['h1-wide', 'h1-presiding', 'h1-party', 'i1-wide', 'i1-subject'];
 const SCREENSHOT = '/tmp/admin-cameras.png';
 
-let server: TestServer | undefined;
-let browser: TestBrowser | undefined;
-
-beforeAll(async () => {
-  server = await startTestServer({ simulator: true });
-  browser = await launchBrowser({ viewport: { width: 1366, height: 768 } });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, 30_000);
-
-function origin(): string {
-  if (!server) throw new Error('server not started');
-  return `http://${TEST_HOST}:${server.port}`;
-}
+const session = useBrowserSession({ server: { simulator: true } });
+const { origin } = session;
 
 async function adminPage(): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  await browser.context.clearCookies();
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(20_000);
-  await page.goto(`${origin()}/login`);
-  await page.getByTestId('login-username').fill('admin');
-  await page.getByTestId('login-password').fill('admin-demo');
-  await page.getByTestId('login-submit').click();
+  const page = await session.newPage(20_000);
+  await session.login(page, 'admin');
   await page.waitForURL(`${origin()}/admin`);
   return page;
 }

@@ -1,32 +1,14 @@
 // Chromium logs in as the demo clerk through a non-loopback host name (not a secure context) and
 // sees both demo rooms with their cameras; a wrong password is refused on the page.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
+import { useBrowserSession } from './browser-session.ts';
 
-let server: TestServer | undefined;
-let browser: TestBrowser | undefined;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  browser = await launchBrowser({ viewport: { width: 1366, height: 768 } });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-}, 30_000);
-
-function origin(): string {
-  if (!server) throw new Error('server not started');
-  return `http://${TEST_HOST}:${server.port}`;
-}
+const session = useBrowserSession();
+const { origin } = session;
 
 async function newPage(): Promise<{ page: Page; problems: string[] }> {
-  if (!browser) throw new Error('browser not started');
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(15_000);
+  const page = await session.newPage();
   // Script errors, CSP refusals and header warnings fail the test. Not counted: the expected 401 of
   // /api/auth/me before login.
   const problems: string[] = [];
