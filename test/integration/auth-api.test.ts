@@ -183,6 +183,8 @@ describe('login', () => {
       'accept-language': 'zh-CN,zh;q=0.9',
     });
     expect(zh.json.error).toEqual({ code: 'invalid_credentials', message: '用户名或密码错误，或账号已停用。' });
+    const invalid = await new ApiClient(server.url).request('POST', '/api/auth/login', { username: 'legal' }, { 'accept-language': 'zh-CN' });
+    expect(invalid.json.error.message).toBe('请求内容无效：password: 无效输入：期望 string，实际接收 undefined。');
     const en = await new ApiClient(server.url).request('GET', '/api/rooms', undefined, { 'accept-language': 'en' });
     expect(en.json.error.message).toBe('Not logged in, or the session has expired: log in again.');
   });
