@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adoptFile, hashFile, isWritable, makeReadOnly, sessionCameraDir, shanghaiDate, writeFileAtomic } from '../../../server/src/recording/evidence-files.ts';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'hr-evidence-'));
+
+describe('evidence files', () => {
+  it('dates a session directory by its start in Beijing time', () => {
+    expect(shanghaiDate(new Date('2026-12-04T15:59:59.999Z'))).toBe('2026-12-04');
+    expect(shanghaiDate(new Date('2026-12-04T16:00:00.000Z'))).toBe('2026-12-05');
+    expect(sessionCameraDir('/data', new Date('2026-12-04T16:30:00Z'), 's1', 'h1-wide')).toBe('/data/recordings/2026-12-05/s1/h1-wide');
+  });
+
+  it('adopts a spool segment by rename, unchanged, and hashes it as a stream', async () => {
+    const root = dir();
+    const spool = join(root, 'spool', 'seg-1.ts');
+    mkdirSync(join(root, 'spool'));
+    const content = Buffer.alloc(300_000, 7);
+    writeFileSync(spool, content);
+    const expected = createHash('sha256').update(content).digest('hex');
+    expect(await hashFile(spool)).toEqual({ sha256: expected, bytes: 300_000 });
+    const destination = join(root, 'recordings', 'd', 's', 'c', '000001.ts');
+    await adoptFile(spool, destination, expected);
+    expect(existsSync(spool)).toBe(false);
+    expect(readFileSync(destination)).toEqual(content);
+  });
+
+  it('writes atomically and seals read-only', async () => {
+    const root = dir();
+    const manifest = join(root, 's', 'manifest.json');
+    await writeFileAtomic(manifest, '{"a":1}');
+    await writeFileAtomic(manifest, '{"a":2}');
+    expect(readFileSync(manifest, 'utf8')).toBe('{"a":2}');
+    expect(await isWritable(manifest)).toBe(true);
+    await makeReadOnly([manifest]);
+    expect(statSync(manifest).mode & 0o777).toBe(0o444);
+    expect(statSync(join(root, 's')).mode & 0o777).toBe(0o555);
+    expect(await isWritable(manifest)).toBe(false);
+  });
+});
