@@ -85,4 +85,122 @@ export const migrations: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'cases, case events, sessions, participants, state changes, marks, corrections, interruptions',
+    sql: `
+      CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        case_number TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        title TEXT NOT NULL,
+        parties_json TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      -- Dated facts of a case. at is a calendar date YYYY-MM-DD (Asia/Shanghai). Append-only.
+      CREATE TABLE case_events (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        note TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX case_events_case ON case_events(case_id);
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        title TEXT NOT NULL,
+        procedure TEXT NOT NULL,
+        -- NULL for a portable device; a room removed later leaves the session as it was.
+        room_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('scheduled', 'recording', 'recess', 'ended', 'sealed')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        sealed_at TEXT,
+        sealed_by TEXT
+      );
+      CREATE INDEX sessions_case ON sessions(case_id);
+      -- Only one session records (or is in recess) per room, whatever the code above it does.
+      CREATE UNIQUE INDEX sessions_one_active_per_room ON sessions(room_id)
+        WHERE room_id IS NOT NULL AND state IN ('recording', 'recess');
+      CREATE TABLE participants (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        -- Personal information: shown masked except to roles that need it, never logged.
+        id_number TEXT,
+        badge_number TEXT
+      );
+      CREATE INDEX participants_session ON participants(session_id);
+      CREATE TABLE session_state_changes (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX session_state_changes_session ON session_state_changes(session_id);
+      -- Stage marks (item) and notes as delivered; never updated, corrected by mark_corrections.
+      CREATE TABLE marks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        client_id TEXT NOT NULL UNIQUE,
+        item INTEGER,
+        note TEXT,
+        client_time TEXT NOT NULL,
+        clock_offset_ms INTEGER,
+        server_time TEXT NOT NULL,
+        effective_at TEXT NOT NULL,
+        delayed INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        CHECK ((item IS NULL) <> (note IS NULL))
+      );
+      CREATE INDEX marks_session ON marks(session_id, seq);
+      CREATE TABLE mark_corrections (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        mark_id TEXT NOT NULL REFERENCES marks(id),
+        kind TEXT NOT NULL CHECK (kind IN ('void', 'retime', 'change-item')),
+        at TEXT,
+        item INTEGER,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX mark_corrections_session ON mark_corrections(session_id, seq);
+      CREATE TRIGGER marks_append_only_update BEFORE UPDATE ON marks
+        BEGIN SELECT RAISE(ABORT, 'marks are corrected by mark_corrections, never updated'); END;
+      CREATE TRIGGER marks_append_only_delete BEFORE DELETE ON marks
+        BEGIN SELECT RAISE(ABORT, 'marks are never deleted'); END;
+      CREATE TRIGGER mark_corrections_append_only_update BEFORE UPDATE ON mark_corrections
+        BEGIN SELECT RAISE(ABORT, 'mark_corrections is append-only'); END;
+      CREATE TRIGGER mark_corrections_append_only_delete BEFORE DELETE ON mark_corrections
+        BEGIN SELECT RAISE(ABORT, 'mark_corrections is append-only'); END;
+      -- Gaps in a recording: a camera that stopped delivering (camera_id set) or the whole session
+      -- (camera_id NULL, e.g. a recess, whose reason is its explanation). A session is sealed only
+      -- when every one is explained.
+      CREATE TABLE interruptions (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        camera_id TEXT,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        cause TEXT NOT NULL,
+        explanation TEXT,
+        explained_by TEXT,
+        explained_at TEXT
+      );
+      CREATE INDEX interruptions_session ON interruptions(session_id);
+    `,
+  },
 ];
