@@ -19,11 +19,15 @@ import { CameraRepository } from './cameras/camera-repository.ts';
 import { DiscoveryService } from './cameras/discovery-service.ts';
 import { SecretBox } from './shared/secret-box.ts';
 import { Simulator } from './simulator/simulator.ts';
+import { CaseRepository } from './cases/case-repository.ts';
+import { CaseService } from './cases/case-service.ts';
 import { loadChecklist } from './checklist/checklist.ts';
 import { resolveSecret } from './config/loader.ts';
 import type { Config } from './config/schema.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
 import { RoomRepository } from './rooms/room-repository.ts';
+import { SessionRepository } from './sessions/session-repository.ts';
+import { SessionService } from './sessions/session-service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { openDatabase } from './shared/db/database.ts';
 import type { Logger } from './shared/logger.ts';
@@ -66,6 +70,14 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const metrics = new Metrics(config.metrics.token === undefined ? undefined : resolveSecret(config.metrics.token));
 
   let gateway: RealtimeGateway | undefined;
+  const checklist = loadChecklist();
+  const sessionRepository = new SessionRepository(db);
+  const cases = new CaseService(db, new CaseRepository(db), sessionRepository, audit, clock);
+  const sessions = new SessionService(db, sessionRepository, cases, rooms, checklist, audit, clock, logFor('sessions'), {
+    state: (session, change, currentStage) =>
+      gateway?.sessionState({ sessionId: session.id, caseId: session.caseId, title: session.title, roomId: session.roomId, from: change.from, state: change.to, at: change.at, actor: change.actor, reason: change.reason, currentStage }),
+    mark: (session, mark, currentStage) => gateway?.sessionMark({ sessionId: session.id, roomId: session.roomId, mark, currentStage }),
+  });
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,
@@ -79,12 +91,14 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     auth,
     userAdmin: new UserAdminService(db, users, loginSessions, audit),
     audit,
-    checklist: loadChecklist(),
+    checklist,
     rooms,
     cameraStates,
     cameraAdmin: new CameraAdminService(db, cameras, rooms, cameraManager, cameraStates, secrets, audit, () => gateway?.roomsChanged()),
     cameraManager,
     discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
+    cases,
+    sessions,
     metrics,
     onLogout: (token) => gateway?.endSession(token),
   });

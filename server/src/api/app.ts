@@ -9,8 +9,10 @@ import type { CameraStates } from '../cameras/camera-state.ts';
 import type { CameraAdminService } from '../cameras/camera-admin-service.ts';
 import type { CameraManager } from '../cameras/camera-manager.ts';
 import type { DiscoveryService } from '../cameras/discovery-service.ts';
+import type { CaseService } from '../cases/case-service.ts';
 import type { Checklist } from '../checklist/checklist.ts';
 import type { RoomRepository } from '../rooms/room-repository.ts';
+import type { SessionService } from '../sessions/session-service.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -20,6 +22,8 @@ import { errorHandler } from './error-handler.ts';
 import { requireSession } from './http-context.ts';
 import { referenceRoutes } from './reference-routes.ts';
 import { cameraRoutes } from './camera-routes.ts';
+import { caseRoutes } from './case-routes.ts';
+import { sessionRoutes } from './session-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -41,6 +45,8 @@ export interface AppDependencies {
   cameraAdmin: CameraAdminService;
   cameraManager: CameraManager;
   discovery: DiscoveryService;
+  cases: CaseService;
+  sessions: SessionService;
   metrics: Metrics;
   onLogout: (sessionToken: string) => void;
 }
@@ -105,6 +111,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/audit', auditRoutes(deps.audit));
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
   api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
+  api.use(caseRoutes(deps.cases));
+  api.use(sessionRoutes(deps.sessions));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

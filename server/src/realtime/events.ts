@@ -13,6 +13,52 @@ export interface ServerToClientEvents {
   'camera:state': (change: { cameraId: string; state: CameraState; reason: string | null }) => void;
   /** Rooms or their cameras were edited: fetch GET /api/rooms again. */
   'rooms:changed': () => void;
+  /** A session of a room the user may see (casework roles only) changed state. */
+  'session:state': (change: SessionStateEvent) => void;
+  /** A mark was added to such a session, or corrected. */
+  'session:mark': (event: SessionMarkEvent) => void;
+}
+
+/** `scheduled → recording ⇄ recess → ended → sealed`. */
+export type SessionState = 'scheduled' | 'recording' | 'recess' | 'ended' | 'sealed';
+
+/** A derived stage: a checklist item from one instant to another (`to` null while it runs). */
+export interface StageInfo {
+  item: number;
+  from: string;
+  to: string | null;
+}
+
+export interface SessionStateEvent {
+  sessionId: string;
+  caseId: string;
+  title: string;
+  /** null for a portable device. */
+  roomId: string | null;
+  from: SessionState | null;
+  state: SessionState;
+  /** Server time of the change, ISO UTC with ms. */
+  at: string;
+  actor: string;
+  /** The recess reason. */
+  reason: string | null;
+  currentStage: StageInfo | null;
+}
+
+export interface SessionMarkEvent {
+  sessionId: string;
+  roomId: string | null;
+  /** The mark with its corrections applied. */
+  mark: {
+    id: string;
+    item: number | null;
+    note: string | null;
+    effectiveAt: string;
+    delayed: boolean;
+    voided: boolean;
+    corrections: string[];
+  };
+  currentStage: StageInfo | null;
 }
 
 export interface ClientToServerEvents {

@@ -6,11 +6,15 @@ import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import { readCookie, SESSION_COOKIE } from '../api/http-context.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events.ts';
+import type { ClientToServerEvents, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const roomChannel = (roomId: string) => `room:${roomId}`;
+/** Session events of a room: casework roles only (三员分立: administrators see no casework). */
+const caseworkChannel = (roomId: string) => `casework:${roomId}`;
+/** Session events of sessions without a room (portable devices): supervisor and legal. */
+const PORTABLE_SESSIONS = 'casework:portable';
 /** The admin sees every camera, including those placed in no room. */
 const ALL_CAMERAS = 'cameras:all';
 const SESSION_RECHECK_MS = 60_000;
@@ -57,6 +61,16 @@ export class RealtimeGateway {
     this.io.emit('rooms:changed');
   }
 
+  /** A session changed state: to whoever may watch its room. */
+  sessionState(event: SessionStateEvent): void {
+    this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('session:state', event);
+  }
+
+  /** A mark was added or corrected: to whoever may watch the session's room. */
+  sessionMark(event: SessionMarkEvent): void {
+    this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('session:mark', event);
+  }
+
   /** Disconnects every socket of a login session (called at logout). */
   endSession(sessionToken: string): void {
     for (const socket of this.io.sockets.sockets.values()) {
@@ -90,10 +104,13 @@ export class RealtimeGateway {
 
   private joinRooms(socket: GatewaySocket, user: AuthUser): void {
     const configuring = hasAnyRole(user, ['admin', 'security']);
-    for (const channel of socket.rooms) if (channel.startsWith('room:')) void socket.leave(channel);
+    const casework = hasAnyRole(user, ['clerk', 'supervisor', 'legal']);
+    for (const channel of socket.rooms) if (channel.startsWith('room:') || channel.startsWith('casework:')) void socket.leave(channel);
     if (hasAnyRole(user, ['admin'])) void socket.join(ALL_CAMERAS);
+    if (hasAnyRole(user, ['supervisor', 'legal'])) void socket.join(PORTABLE_SESSIONS);
     for (const room of this.rooms.list()) {
       if (configuring || (!hasAnyRole(user, ['auditor']) && canAccessRoom(user, room.id))) void socket.join(roomChannel(room.id));
+      if (casework && canAccessRoom(user, room.id)) void socket.join(caseworkChannel(room.id));
     }
   }
 
