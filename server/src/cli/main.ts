@@ -132,10 +132,13 @@ async function simulate(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Resolves at the first SIGINT or SIGTERM. */
+/**
+ * Resolves at the first SIGINT or SIGTERM. The handlers stay installed, so a repeated signal during
+ * the (bounded) graceful shutdown does not kill the process half-way through it.
+ */
 function stopSignal(): Promise<void> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
   });
 }
