@@ -19,6 +19,9 @@ import { CameraRepository } from './cameras/camera-repository.ts';
 import { DiscoveryService } from './cameras/discovery-service.ts';
 import { SecretBox } from './shared/secret-box.ts';
 import { Simulator } from './simulator/simulator.ts';
+import { DiskMonitor } from './recording/disk-monitor.ts';
+import { RecordingService } from './recording/recording-service.ts';
+import { SegmentRepository } from './recording/segment-repository.ts';
 import { CaseRepository } from './cases/case-repository.ts';
 import { CaseService } from './cases/case-service.ts';
 import { loadChecklist } from './checklist/checklist.ts';
@@ -78,6 +81,17 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
       gateway?.sessionState({ sessionId: session.id, caseId: session.caseId, title: session.title, roomId: session.roomId, from: change.from, state: change.to, at: change.at, actor: change.actor, reason: change.reason, currentStage }),
     mark: (session, mark, currentStage) => gateway?.sessionMark({ sessionId: session.id, roomId: session.roomId, mark, currentStage }),
   });
+  const segments = new SegmentRepository(db);
+  const disk = new DiskMonitor(config.dataDir, {
+    warningBytes: config.recording.disk.warningGb * 1e9,
+    refuseBytes: config.recording.disk.refuseGb * 1e9,
+    floorBytes: config.recording.disk.floorGb * 1e9,
+  }, logFor('disk'));
+  const recording = new RecordingService(
+    { dataDir: config.dataDir, ...config.recording },
+    cameras, cameraManager, cameraStates, sessionRepository, segments, disk, audit, logFor('recording'),
+  );
+  sessions.setHooks(recording);
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,
@@ -98,6 +112,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     cameraManager,
     discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
     cases,
+    segments,
     sessions,
     metrics,
     onLogout: (token) => gateway?.endSession(token),
@@ -137,6 +152,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   cameraManager.sync();
+  recording.start();
+  disk.start(30_000);
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
   audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });
@@ -151,6 +168,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         log.info('shutting down');
         clearInterval(sweep);
         cameraManager.close();
+        disk.close();
+        await recording.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();

@@ -13,6 +13,7 @@ import type { CaseService } from '../cases/case-service.ts';
 import type { Checklist } from '../checklist/checklist.ts';
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import type { SessionService } from '../sessions/session-service.ts';
+import type { SegmentRepository } from '../recording/segment-repository.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -47,6 +48,7 @@ export interface AppDependencies {
   discovery: DiscoveryService;
   cases: CaseService;
   sessions: SessionService;
+  segments: SegmentRepository;
   metrics: Metrics;
   onLogout: (sessionToken: string) => void;
 }
@@ -112,7 +114,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
   api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
   api.use(caseRoutes(deps.cases));
-  api.use(sessionRoutes(deps.sessions));
+  api.use(sessionRoutes(deps.sessions, deps.segments));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

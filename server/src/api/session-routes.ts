@@ -1,3 +1,5 @@
+import type { SegmentRepository } from '../recording/segment-repository.ts';
+import { itemsAt } from '../sessions/stages.ts';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Caller, SessionService } from '../sessions/session-service.ts';
@@ -43,7 +45,7 @@ const listQuery = z.object({ state: z.enum(SESSION_STATES).optional(), roomId: z
 const caller = (req: Request, res: Response): Caller => ({ user: currentUser(res), ip: clientInfo(req).ip });
 
 /** Sessions: the clerk runs them in assigned rooms; supervisor and legal read (docs/roles.md). */
-export function sessionRoutes(sessions: SessionService): Router {
+export function sessionRoutes(sessions: SessionService, segments: SegmentRepository): Router {
   const router = Router();
   const readers = requireRole('clerk', 'supervisor', 'legal');
   const clerk = requireRole('clerk');
@@ -60,6 +62,26 @@ export function sessionRoutes(sessions: SessionService): Router {
 
   router.get('/sessions/:id', readers, (req, res) => {
     res.json(sessions.view(caller(req, res), id(req)));
+  });
+
+  router.get('/sessions/:id/segments', readers, (req, res) => {
+    sessions.view(caller(req, res), id(req)); // the same access check as reading the session
+    const stages = sessions.stages(id(req));
+    res.json(
+      segments.list(id(req)).map((s) => ({
+        cameraId: s.cameraId,
+        seq: s.seq,
+        startedAt: s.startedAt,
+        endedAt: s.endedAt,
+        durationMs: s.durationMs,
+        bytes: s.bytes,
+        sha256: s.sha256,
+        prevSha256: s.prevSha256,
+        timeSource: s.timeSource,
+        // Derived from the marks now, never stored with the segment: a correction moves it.
+        items: itemsAt(stages, Date.parse(s.startedAt), Date.parse(s.endedAt)),
+      })),
+    );
   });
 
   router.post('/sessions/:id/start', clerk, async (req, res) => {

@@ -183,6 +183,10 @@ export function validateConfig(config: Config, env: NodeJS.ProcessEnv): string[]
   });
 
   if (config.metrics.token !== undefined) checkSecret('metrics.token', config.metrics.token, config, env, problems);
+  const { warningGb, refuseGb, floorGb } = config.recording.disk;
+  if (!(floorGb <= refuseGb && refuseGb <= warningGb)) {
+    problems.push(`recording.disk: expected floorGb <= refuseGb <= warningGb, got ${floorGb}, ${refuseGb}, ${warningGb}`);
+  }
   if (config.simulator) {
     checkSecret('simulator.password', config.simulator.password, config, env, problems);
     const { cameras, onvifBasePort, rtspBasePort, firstAddress } = config.simulator;

@@ -100,6 +100,25 @@ export const configSchema = z.strictObject({
       timeoutMs: z.number().int().min(200).max(60_000).default(5000),
     })
     .default({ intervalS: 10, timeoutMs: 5000 }),
+  /** Recording: spool, pre-roll, segment length and the disk levels that protect it. */
+  recording: z
+    .strictObject({
+      /** Seconds before `start` adopted into the session from the spool. */
+      preRollS: z.number().int().min(0).max(120).default(10),
+      segmentSeconds: z.number().int().min(1).max(10).default(2),
+      /** Unadopted spool segments (never evidence) leave the spool after this long. */
+      spoolRetentionS: z.number().int().min(30).max(86_400).default(300),
+      /** Camera i's live feed goes to UDP 127.0.0.1:(liveBasePort + i). */
+      liveBasePort: z.number().int().min(1024).max(65000).default(19000),
+      disk: z
+        .strictObject({
+          warningGb: z.number().min(0).default(20),
+          refuseGb: z.number().min(0).default(10),
+          floorGb: z.number().min(0).default(2),
+        })
+        .default({ warningGb: 20, refuseGb: 10, floorGb: 2 }),
+    })
+    .default({ preRollS: 10, segmentSeconds: 2, spoolRetentionS: 300, liveBasePort: 19000, disk: { warningGb: 20, refuseGb: 10, floorGb: 2 } }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
   /** Simulated cameras started with the server (the demo), on loopback. */

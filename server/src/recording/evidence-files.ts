@@ -8,9 +8,14 @@ const SHANGHAI_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shangha
 /** `YYYY-MM-DD` of an instant in Asia/Shanghai: the day a hearing took place for its participants. */
 export const shanghaiDate = (at: Date): string => SHANGHAI_DATE.format(at);
 
-/** `DATA_DIR/recordings/<yyyy-mm-dd>/<session>/<camera>/`, dated by the session's start in Beijing time. */
+/** `DATA_DIR/recordings/<yyyy-mm-dd>/<session>/`, dated by the session's start in Beijing time. */
+export function sessionDir(dataDir: string, sessionStartedAt: Date, sessionId: string): string {
+  return join(dataDir, 'recordings', shanghaiDate(sessionStartedAt), sessionId);
+}
+
+/** `DATA_DIR/recordings/<yyyy-mm-dd>/<session>/<camera>/`. */
 export function sessionCameraDir(dataDir: string, sessionStartedAt: Date, sessionId: string, cameraId: string): string {
-  return join(dataDir, 'recordings', shanghaiDate(sessionStartedAt), sessionId, cameraId);
+  return join(sessionDir(dataDir, sessionStartedAt, sessionId), cameraId);
 }
 
 /** SHA-256 of a file, read as a stream. */

@@ -203,4 +203,40 @@ export const migrations: Migration[] = [
       CREATE INDEX interruptions_session ON interruptions(session_id);
     `,
   },
+  {
+    version: 3,
+    name: 'recorded segments (hash-chained per camera per session) and session manifests',
+    sql: `
+      CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        camera_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        -- Relative to DATA_DIR: recordings/<yyyy-mm-dd>/<session>/<camera>/<seq>.ts
+        file TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        prev_sha256 TEXT,
+        time_source TEXT NOT NULL CHECK (time_source IN ('rtcp', 'arrival')),
+        adopted_at TEXT NOT NULL,
+        UNIQUE (session_id, camera_id, seq)
+      );
+      -- Evidence rows are written once: which stage a segment belongs to is derived when read.
+      CREATE TRIGGER segments_append_only_update BEFORE UPDATE ON segments
+        BEGIN SELECT RAISE(ABORT, 'segments are evidence and append-only'); END;
+      CREATE TRIGGER segments_append_only_delete BEFORE DELETE ON segments
+        BEGIN SELECT RAISE(ABORT, 'segments are evidence and append-only'); END;
+      CREATE TABLE session_manifests (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+        file TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        written_at TEXT NOT NULL
+      );
+      CREATE TRIGGER session_manifests_append_only_update BEFORE UPDATE ON session_manifests
+        BEGIN SELECT RAISE(ABORT, 'manifests are evidence and append-only'); END;
+    `,
+  },
 ];

@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { CameraManager } from '../cameras/camera-manager.ts';
+import type { CameraRepository } from '../cameras/camera-repository.ts';
+import type { CameraStateChange, CameraStates } from '../cameras/camera-state.ts';
+import { CameraIngest } from '../ingest/camera-ingest.ts';
+import type { Interruption as IngestInterruption, SpoolSegment } from '../ingest/camera-ingest.types.ts';
+import { Spool } from '../ingest/spool.ts';
+import type { SessionRepository } from '../sessions/session-repository.ts';
+import type { SessionLifecycleHooks, SessionRecord } from '../sessions/session.types.ts';
+import { ApiError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { DiskMonitor } from './disk-monitor.ts';
+import { adoptFile, makeReadOnly, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
+import type { SegmentRepository } from './segment-repository.ts';
+
+export interface RecordingSettings {
+  dataDir: string;
+  preRollS: number;
+  segmentSeconds: number;
+  spoolRetentionS: number;
+  /** Camera i's live feed goes to 127.0.0.1:(liveBasePort + i). */
+  liveBasePort: number;
+}
+
+interface ActiveRecording {
+  session: SessionRecord;
+  cameraIds: string[];
+  paused: boolean;
+  /** Set at stop: segments that began before it are still adopted as they close. */
+  stopAtMs: number | null;
+  /** Adoptions in flight, per camera, in order. */
+  queue: Map<string, Promise<void>>;
+  /** After stop: cameras whose segment covering the stop instant has not closed yet. */
+  pendingAtStop: Set<string>;
+  /** Resolves when pendingAtStop empties, or after a bound. */
+  stopped: Promise<void> | null;
+  stoppedResolve: (() => void) | null;
+}
+
+/**
+ * Recording: keeps one always-on ingest per online camera writing to the spool, and while a session
+ * records, adopts its room's segments (pre-roll included) into the session's directory, indexes
+ * each with its hash chained to the one before, and registers the cameras' interruptions. At seal,
+ * the files become read-only and the session manifest is written atomically.
+ */
+export class RecordingService implements SessionLifecycleHooks {
+  readonly spool: Spool;
+  private readonly ingests = new Map<string, { ingest: CameraIngest; url: string }>();
+  private readonly active = new Map<string, ActiveRecording>();
+  private readonly onCameraState = (change: CameraStateChange) => this.syncIngest(change.cameraId);
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly settings: RecordingSettings,
+    private readonly cameras: CameraRepository,
+    private readonly cameraManager: CameraManager,
+    private readonly cameraStates: CameraStates,
+    private readonly sessions: SessionRepository,
+    private readonly segments: SegmentRepository,
+    private readonly disk: DiskMonitor,
+    private readonly audit: AuditLog,
+    private readonly log: Logger,
+  ) {
+    this.spool = new Spool({ dir: join(settings.dataDir, 'spool'), log });
+  }
+
+  start(): void {
+    this.cameraStates.on('change', this.onCameraState);
+    for (const camera of this.cameras.list()) this.syncIngest(camera.id);
+    const expire = () => {
+      void this.spool.expire(this.settings.spoolRetentionS).catch((err: unknown) => this.log.error({ err }, 'spool expiry failed'));
+    };
+    this.expiryTimer = setInterval(expire, 30_000);
+    this.expiryTimer.unref();
+  }
+
+  /** Starts an ingest for a camera that came online with a known main stream; stops one for a removed camera. */
+  private syncIngest(cameraId: string): void {
+    if (this.closed) return;
+    const camera = this.cameras.get(cameraId);
+    const running = this.ingests.get(cameraId);
+    const probe = this.cameraManager.probe(cameraId);
+    if (!camera || !camera.enabled) {
+      if (running) void this.stopIngest(cameraId);
+      return;
+    }
+    if (!probe || this.cameraStates.get(cameraId).state !== 'online') return;
+    if (running && running.url === probe.mainUrl) return;
+    if (running) void this.stopIngest(cameraId);
+    const index = this.cameras.list().findIndex((c) => c.id === cameraId);
+    const ingest = new CameraIngest({
+      cameraId,
+      rtspUrl: probe.mainUrl,
+      credentials: this.cameraManager.credentials(camera.source),
+      spoolDir: this.spool.dir,
+      segmentSeconds: this.settings.segmentSeconds,
+      livePort: this.settings.liveBasePort + Math.max(0, index),
+      cameraClockOffsetMs: probe.clockOffsetMs ?? 0,
+      log: this.log.child({ camera: cameraId }),
+    });
+    ingest.on('segment', (segment) => this.onSegment(segment));
+    ingest.on('interruption', (interruption) => this.onInterruption(interruption));
+    ingest.on('startFailed', (err) => this.log.error({ err, camera: cameraId }, 'ingest could not start'));
+    this.ingests.set(cameraId, { ingest, url: probe.mainUrl });
+    if ([...this.active.values()].some((r) => r.cameraIds.includes(cameraId))) ingest.setRecording(true);
+    void ingest.start().catch((err: unknown) => this.log.error({ err, camera: cameraId }, 'ingest start failed'));
+  }
+
+  private async stopIngest(cameraId: string): Promise<void> {
+    const running = this.ingests.get(cameraId);
+    this.ingests.delete(cameraId);
+    await running?.ingest.close();
+  }
+
+  // Session lifecycle ------------------------------------------------------------------------
+
+  async onStart(session: SessionRecord): Promise<void> {
+    const disk = await this.disk.check();
+    if (disk.level === 'refuse' || disk.level === 'floor') {
+      throw new ApiError(503, 'disk_full', {
+        en: `Only ${Math.round(disk.freeBytes / 1e9)} GB are free: a new session would not fit. Free space on the recording disk (nothing is deleted automatically).`,
+        zh: `录像磁盘仅剩 ${Math.round(disk.freeBytes / 1e9)} GB，无法开始新的记录。请清理磁盘空间（系统不会自动删除录像）。`,
+      });
+    }
+    const cameraIds = session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
+    const recording: ActiveRecording = { session, cameraIds, paused: false, stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null };
+    this.active.set(session.id, recording);
+    const from = new Date(Date.parse(session.startedAt!) - this.settings.preRollS * 1000);
+    for (const cameraId of cameraIds) {
+      const running = this.ingests.get(cameraId);
+      if (!running) {
+        // No picture from this camera at the start: a gap from the first instant, to be explained.
+        this.sessions.insertInterruption({
+          sessionId: session.id, cameraId, startedAt: session.startedAt!, endedAt: null, cause: 'camera_unreachable',
+          explanation: null, explainedBy: null, explainedAt: null,
+        });
+        continue;
+      }
+      running.ingest.setRecording(true);
+      for (const segment of this.spool.adopt(cameraId, from)) this.enqueue(recording, segment);
+    }
+  }
+
+  onRecess(session: SessionRecord): void {
+    const recording = this.active.get(session.id);
+    if (recording) recording.paused = true;
+  }
+
+  onResume(session: SessionRecord): void {
+    const recording = this.active.get(session.id);
+    if (recording) recording.paused = false;
+  }
+
+  onStop(session: SessionRecord): void {
+    const recording = this.active.get(session.id);
+    if (!recording) return;
+    recording.stopAtMs = Date.parse(session.endedAt!);
+    // The segment under way at the stop instant closes within about one segment length: wait for it
+    // from every camera that is delivering, bounded in case a camera dies just then.
+    recording.pendingAtStop = new Set(recording.cameraIds.filter((id) => this.ingests.get(id)?.ingest.state === 'running'));
+    recording.stopped = new Promise<void>((resolve) => {
+      recording.stoppedResolve = resolve;
+      setTimeout(resolve, (this.settings.segmentSeconds * 2 + 2) * 1000).unref();
+      if (recording.pendingAtStop.size === 0) resolve();
+    });
+    void recording.stopped.then(() => this.finish(session.id));
+  }
+
+  async beforeSeal(session: SessionRecord): Promise<void> {
+    await this.finish(session.id);
+    const rows = this.segments.list(session.id);
+    const files = rows.map((r) => join(this.settings.dataDir, r.file));
+    const missing = files.filter((f) => !existsSync(f));
+    if (missing.length > 0) {
+      throw new ApiError(409, 'segments_missing', {
+        en: `${missing.length} recorded segment file(s) are missing; the session cannot be sealed. Check the recording disk.`,
+        zh: `${missing.length} 个录像片段文件缺失，无法封存。请检查录像磁盘。`,
+      });
+    }
+    const manifest = {
+      format: 'hearing-recorder/session-manifest/1',
+      session: { ...session, sealedAt: undefined, sealedBy: undefined },
+      participants: this.sessions.participants(session.id).map(({ idNumber: _idNumber, ...p }) => p),
+      marks: this.sessions.marks(session.id),
+      corrections: this.sessions.corrections(session.id),
+      interruptions: this.sessions.interruptions(session.id),
+      cameras: [...new Set(rows.map((r) => r.cameraId))].map((cameraId) => ({
+        cameraId,
+        clockOffsetMs: this.cameraManager.probe(cameraId)?.clockOffsetMs ?? null,
+        segments: rows.filter((r) => r.cameraId === cameraId).map(({ sessionId: _s, cameraId: _c, ...r }) => r),
+      })),
+    };
+    const text = `${JSON.stringify(manifest, null, 2)}\n`;
+    const dir = sessionDir(this.settings.dataDir, new Date(session.startedAt!), session.id);
+    await mkdir(dir, { recursive: true });
+    const manifestFile = join(dir, 'manifest.json');
+    await writeFileAtomic(manifestFile, text);
+    await makeReadOnly([...files, manifestFile]);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    this.segments.saveManifest(session.id, relative(this.settings.dataDir, manifestFile), sha256, new Date().toISOString());
+    this.audit.record({ actor: null }, 'session.manifest_written', session.id, { sha256, segments: rows.length });
+  }
+
+  // Segments and gaps ----------------------------------------------------------------------------
+
+  private onSegment(segment: SpoolSegment): void {
+    this.spool.add(segment);
+    for (const recording of this.active.values()) {
+      if (!recording.cameraIds.includes(segment.cameraId) || recording.paused) continue;
+      if (recording.stopAtMs !== null && Date.parse(segment.startedAt) >= recording.stopAtMs) continue;
+      this.spool.adopt(segment.cameraId, new Date(Date.parse(segment.endedAt) - 1));
+      this.enqueue(recording, segment);
+      if (recording.stopAtMs !== null && Date.parse(segment.endedAt) >= recording.stopAtMs) {
+        recording.pendingAtStop.delete(segment.cameraId);
+        if (recording.pendingAtStop.size === 0) recording.stoppedResolve?.();
+      }
+      // A camera that was missing at the start delivers again: its gap ends here.
+      this.sessions.endOpenInterruptions(recording.session.id, segment.startedAt, { cameraId: segment.cameraId, cause: 'camera_unreachable' });
+    }
+  }
+
+  private onInterruption(gap: IngestInterruption): void {
+    for (const recording of this.active.values()) {
+      if (!recording.cameraIds.includes(gap.cameraId) || recording.paused) continue;
+      this.sessions.insertInterruption({
+        sessionId: recording.session.id, cameraId: gap.cameraId, startedAt: gap.startedAt, endedAt: gap.endedAt,
+        cause: gap.cause, explanation: null, explainedBy: null, explainedAt: null,
+      });
+      this.log.warn({ session: recording.session.id, camera: gap.cameraId, cause: gap.cause, from: gap.startedAt, to: gap.endedAt }, 'recording interrupted');
+    }
+  }
+
+  /** Adopts one segment after the ones before it of the same camera, keeping the chain in order. */
+  private enqueue(recording: ActiveRecording, segment: SpoolSegment): void {
+    const before = recording.queue.get(segment.cameraId) ?? Promise.resolve();
+    const next = before.then(() => this.adopt(recording.session, segment)).catch((err: unknown) => {
+      this.log.error({ err, session: recording.session.id, camera: segment.cameraId, file: segment.file }, 'segment adoption failed');
+    });
+    recording.queue.set(segment.cameraId, next);
+  }
+
+  private async adopt(session: SessionRecord, segment: SpoolSegment): Promise<void> {
+    if (!existsSync(segment.file)) return; // already moved into another session
+    const seq = this.segments.nextSeq(session.id, segment.cameraId);
+    const dir = sessionCameraDir(this.settings.dataDir, new Date(session.startedAt!), session.id, segment.cameraId);
+    const destination = join(dir, `${String(seq).padStart(6, '0')}.ts`);
+    await adoptFile(segment.file, destination, segment.sha256);
+    this.segments.append({
+      sessionId: session.id,
+      cameraId: segment.cameraId,
+      file: relative(this.settings.dataDir, destination),
+      startedAt: segment.startedAt,
+      endedAt: segment.endedAt,
+      durationMs: Math.round((segment.mediaEndS - segment.mediaStartS) * 1000),
+      bytes: segment.bytes,
+      sha256: segment.sha256,
+      timeSource: segment.timeSource,
+      adoptedAt: new Date().toISOString(),
+    });
+  }
+
+  /** Waits for the last segments and adoptions of a stopped session, then lets its cameras go. */
+  private async finish(sessionId: string): Promise<void> {
+    const recording = this.active.get(sessionId);
+    if (!recording) return;
+    await recording.stopped;
+    await Promise.all(recording.queue.values());
+    if (recording.stopAtMs === null || !this.active.has(sessionId)) return;
+    this.active.delete(sessionId);
+    for (const cameraId of recording.cameraIds) {
+      const stillUsed = [...this.active.values()].some((r) => r.cameraIds.includes(cameraId));
+      if (!stillUsed) this.ingests.get(cameraId)?.ingest.setRecording(false);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.expiryTimer);
+    this.cameraStates.off('change', this.onCameraState);
+    await Promise.all([...this.active.values()].flatMap((r) => [...r.queue.values()]));
+    await Promise.allSettled([...this.ingests.keys()].map((id) => this.stopIngest(id)));
+  }
+}
