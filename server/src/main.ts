@@ -22,6 +22,7 @@ import { Simulator } from './simulator/simulator.ts';
 import { DiskMonitor } from './recording/disk-monitor.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { SegmentRepository } from './recording/segment-repository.ts';
+import { ChildRegistry, useChildRegistry } from './shared/ffmpeg/child-registry.ts';
 import { CaseRepository } from './cases/case-repository.ts';
 import { CaseService } from './cases/case-service.ts';
 import { loadChecklist } from './checklist/checklist.ts';
@@ -53,6 +54,11 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const log = logFor('server');
   const demo = config.mode === 'demo';
   const db = openDatabase(join(config.dataDir, 'hearing-recorder.db'), logFor('db'));
+  // ffmpeg children of a server that was killed: setpriv ends them with it, this catches the rest.
+  const children = new ChildRegistry(join(config.dataDir, 'children.pid'));
+  const survivors = children.killSurvivors();
+  if (survivors.length > 0) log.warn({ pids: survivors }, 'killed ffmpeg processes left by a previous run');
+  useChildRegistry(children);
   const audit = new AuditLog(db, clock);
   const rooms = new RoomRepository(db, clock);
   rooms.seedFromConfig(config, audit, logFor('rooms'));

@@ -17,6 +17,9 @@ import type { DiskMonitor } from './disk-monitor.ts';
 import { adoptFile, makeReadOnly, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
 import type { SegmentRepository } from './segment-repository.ts';
 
+/** Interruptions the recorder opens itself and closes at the camera's next segment. */
+const OPEN_CAMERA_GAPS = ['camera_unreachable', 'server_restart', 'disk_full'] as const;
+
 export interface RecordingSettings {
   dataDir: string;
   preRollS: number;
@@ -70,6 +73,7 @@ export class RecordingService implements SessionLifecycleHooks {
   }
 
   start(): void {
+    this.resumeAfterRestart();
     this.cameraStates.on('change', this.onCameraState);
     for (const camera of this.cameras.list()) this.syncIngest(camera.id);
     const expire = () => {
@@ -77,6 +81,34 @@ export class RecordingService implements SessionLifecycleHooks {
     };
     this.expiryTimer = setInterval(expire, 30_000);
     this.expiryTimer.unref();
+  }
+
+  /**
+   * Sessions that were recording when the server stopped (a crash, a power cut) go on recording by
+   * themselves; each camera's downtime, from its last recorded segment, is an interruption that ends
+   * when the camera delivers again.
+   */
+  private resumeAfterRestart(): void {
+    const now = new Date().toISOString();
+    for (const state of ['recording', 'recess'] as const) {
+      for (const session of this.sessions.list({ state })) {
+        const cameraIds = session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
+        this.active.set(session.id, {
+          session, cameraIds, paused: state === 'recess', stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null,
+        });
+        if (state === 'recess') continue;
+        const recorded = this.segments.list(session.id);
+        for (const cameraId of cameraIds) {
+          const last = recorded.filter((s) => s.cameraId === cameraId).at(-1);
+          this.sessions.insertInterruption({
+            sessionId: session.id, cameraId, startedAt: last?.endedAt ?? session.startedAt ?? now, endedAt: null,
+            cause: 'server_restart', explanation: null, explainedBy: null, explainedAt: null,
+          });
+        }
+        this.audit.record({ actor: null }, 'recording.resumed_after_restart', session.id, { cameras: cameraIds });
+        this.log.warn({ session: session.id, cameras: cameraIds }, 'recording resumed after a restart');
+      }
+    }
   }
 
   /** Starts an ingest for a camera that came online with a known main stream; stops one for a removed camera. */
@@ -219,8 +251,10 @@ export class RecordingService implements SessionLifecycleHooks {
         recording.pendingAtStop.delete(segment.cameraId);
         if (recording.pendingAtStop.size === 0) recording.stoppedResolve?.();
       }
-      // A camera that was missing at the start delivers again: its gap ends here.
-      this.sessions.endOpenInterruptions(recording.session.id, segment.startedAt, { cameraId: segment.cameraId, cause: 'camera_unreachable' });
+      // A camera missing at the start, after a restart or while the disk was full delivers again: its gap ends here.
+      for (const cause of OPEN_CAMERA_GAPS) {
+        this.sessions.endOpenInterruptions(recording.session.id, segment.startedAt, { cameraId: segment.cameraId, cause });
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../logger.ts';
 import { ffmpegBinary, ffprobeBinary } from './ffmpeg-binary.ts';
+import { childRegistry } from './child-registry.ts';
 import {
   FfmpegExitError,
   FfmpegStateError,
@@ -123,6 +124,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
       else this.log.warn({ err }, 'child process error');
     });
     child.once('spawn', () => {
+      childRegistry()?.add(child.pid!);
+      child.once('exit', () => childRegistry()?.remove(child.pid!));
       this.log.debug({ pid: child.pid, args: this.opts.args.map(redactUrlCredentials) }, 'spawned');
       this.fire('spawn', child.pid!);
     });
