@@ -181,6 +181,22 @@ function syntheticSenderReport(channel: number, sr: SenderReport, ntpMs: number,
   return b;
 }
 
+/**
+ * ffmpeg's RTP receiver drops the first packet of each stream (sequence probation). For video that
+ * is the start of the first keyframe, so ffmpeg would lose the whole first GOP and stamp the next
+ * keyframe with a made-up pts. A primer packet (sequence − 1, same timestamp) takes that loss; its
+ * payload is harmless if it is ever accepted: an H.264 filler NAL, else a copy of the packet.
+ */
+function primerFor(raw: Buffer, kind: TapTrack['kind']): Buffer {
+  const headerLen = 4 + 12 + 4 * (raw[4]! & 0x0f);
+  const payload = kind === 'video' ? Buffer.from([0x0c, 0xff, 0xff, 0x80]) : raw.subarray(headerLen);
+  const b = Buffer.concat([raw.subarray(0, headerLen), payload]);
+  b.writeUInt16BE(payload.length + headerLen - 4, 2);
+  b[5] = b[5]! & 0x7f; // no marker
+  b.writeUInt16BE((b.readUInt16BE(6) - 1) & 0xffff, 6);
+  return b;
+}
+
 /** Camera-clock ms of an RTP time by a sender report (RTP differences taken as signed 32 bit). */
 function rtpToMs(sr: SenderReport, rtp: number, clockRate: number): number {
   return sr.ntpMs + (((rtp - sr.rtp) | 0) / clockRate) * 1000;
@@ -294,7 +310,7 @@ class TapConnection {
     }
     if (this.mode === 'setup') {
       if (this.o.senderReportWaitMs <= 0) {
-        this.forward(u.raw);
+        this.forwardRtp(u.raw);
         return this.release('arrival');
       }
       this.mode = 'holding';
@@ -307,11 +323,24 @@ class TapConnection {
       else if (this.heldBytes > MAX_HELD_BYTES) this.release('arrival');
       return;
     }
-    this.forward(u.raw);
+    this.forwardRtp(u.raw);
   }
 
   private forward(raw: Buffer): void {
     if (!this.closed) this.down.write(raw);
+  }
+
+  private readonly primed = new Set<number>();
+
+  /** Forwards an RTP frame, preceded by a primer when it is the first of its stream. */
+  private forwardRtp(raw: Buffer): void {
+    const ch = raw[1]!;
+    if (!this.primed.has(ch) && raw.length >= 16) {
+      this.primed.add(ch);
+      const track = this.tracks.find((t) => t.rtpChannel === ch);
+      this.forward(primerFor(raw, track?.kind ?? 'other'));
+    }
+    this.forward(raw);
   }
 
   private sampleLatency(arrival: number, captureCameraMs: number): void {
@@ -329,7 +358,10 @@ class TapConnection {
     if (this.mode === 'rtcp' || this.mode === 'arrival') return;
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = null;
-    const firsts = this.tracks.filter((t) => t.sr && t.firstRtp !== null).map((t) => rtpToMs(t.sr!, t.firstRtp!, t.clockRate));
+    // Anchor at the first video frame: ffmpeg gives it pts 0 even when it leaves its pts unset.
+    // Audio held from before it (the wait for a keyframe) is dropped: no segment could start there.
+    const video = this.tracks.find((t) => t.kind === 'video' && t.sr && t.firstRtp !== null);
+    const firsts = (video ? [video] : this.tracks.filter((t) => t.sr && t.firstRtp !== null)).map((t) => rtpToMs(t.sr!, t.firstRtp!, t.clockRate));
     const anchorMs = Math.floor(Math.min(...firsts));
     if (mode === 'rtcp' && !Number.isFinite(anchorMs)) mode = 'arrival';
     const held = this.held;
@@ -343,7 +375,12 @@ class TapConnection {
         const rtp = sr.rtp + Math.round(((anchorMs - sr.ntpMs) / 1000) * t.clockRate);
         this.down.write(syntheticSenderReport(t.rtpChannel + 1, sr, anchorMs, rtp));
       }
-      for (const raw of held) this.down.write(raw);
+      for (const raw of held) {
+        const track = this.tracks.find((t) => t.rtpChannel === raw[1]);
+        if (video && track && track !== video && track.sr && raw.length >= 16 && rtpToMs(track.sr, raw.readUInt32BE(8), track.clockRate) < anchorMs) continue;
+        if (track && raw[1] === track.rtpChannel) this.forwardRtp(raw);
+        else this.down.write(raw);
+      }
       this.down.uncork();
       this.anchor = { source: 'rtcp', ptsZeroMs: anchorMs };
     } else {
@@ -353,7 +390,7 @@ class TapConnection {
       for (const raw of held) {
         const ch = raw[1]!;
         const rtcp = this.tracks.some((t) => t.rtpChannel + 1 === ch) || (!this.tracks.some((t) => t.rtpChannel === ch) && ch % 2 === 1);
-        if (!rtcp) this.down.write(raw);
+        if (!rtcp) this.forwardRtp(raw);
       }
       this.down.uncork();
       // ffmpeg gives the first video packet pts 0; without video yet the anchor waits for it.
