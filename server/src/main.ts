@@ -159,7 +159,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   cameraManager.sync();
   recording.start();
-  disk.start(30_000);
+  disk.start(config.recording.disk.checkIntervalS * 1000);
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
   audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });

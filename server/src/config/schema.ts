@@ -115,10 +115,17 @@ export const configSchema = z.strictObject({
           warningGb: z.number().min(0).default(20),
           refuseGb: z.number().min(0).default(10),
           floorGb: z.number().min(0).default(2),
+          checkIntervalS: z.number().min(0.5).max(600).default(15),
         })
-        .default({ warningGb: 20, refuseGb: 10, floorGb: 2 }),
+        .default({ warningGb: 20, refuseGb: 10, floorGb: 2, checkIntervalS: 15 }),
     })
-    .default({ preRollS: 10, segmentSeconds: 2, spoolRetentionS: 300, liveBasePort: 19000, disk: { warningGb: 20, refuseGb: 10, floorGb: 2 } }),
+    .default({
+      preRollS: 10,
+      segmentSeconds: 2,
+      spoolRetentionS: 300,
+      liveBasePort: 19000,
+      disk: { warningGb: 20, refuseGb: 10, floorGb: 2, checkIntervalS: 15 },
+    }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
   /** Simulated cameras started with the server (the demo), on loopback. */

@@ -13,7 +13,7 @@ import type { SessionRepository } from '../sessions/session-repository.ts';
 import type { SessionLifecycleHooks, SessionRecord } from '../sessions/session.types.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { DiskMonitor } from './disk-monitor.ts';
+import type { DiskMonitor, DiskStatus } from './disk-monitor.ts';
 import { adoptFile, makeReadOnly, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
 import type { SegmentRepository } from './segment-repository.ts';
 
@@ -55,7 +55,10 @@ export class RecordingService implements SessionLifecycleHooks {
   private readonly ingests = new Map<string, { ingest: CameraIngest; url: string }>();
   private readonly active = new Map<string, ActiveRecording>();
   private readonly onCameraState = (change: CameraStateChange) => this.syncIngest(change.cameraId);
+  private readonly onDiskLevel = (status: DiskStatus) => void this.diskLevelChanged(status);
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Below the disk floor nothing is written: ingests stop until space comes back. */
+  private diskFull = false;
   private closed = false;
 
   constructor(
@@ -75,6 +78,7 @@ export class RecordingService implements SessionLifecycleHooks {
   start(): void {
     this.resumeAfterRestart();
     this.cameraStates.on('change', this.onCameraState);
+    this.disk.on('level', this.onDiskLevel);
     for (const camera of this.cameras.list()) this.syncIngest(camera.id);
     const expire = () => {
       void this.spool.expire(this.settings.spoolRetentionS).catch((err: unknown) => this.log.error({ err }, 'spool expiry failed'));
@@ -121,7 +125,7 @@ export class RecordingService implements SessionLifecycleHooks {
       if (running) void this.stopIngest(cameraId);
       return;
     }
-    if (!probe || this.cameraStates.get(cameraId).state !== 'online') return;
+    if (!probe || this.cameraStates.get(cameraId).state !== 'online' || this.diskFull) return;
     if (running && running.url === probe.mainUrl) return;
     if (running) void this.stopIngest(cameraId);
     const index = this.cameras.list().findIndex((c) => c.id === cameraId);
@@ -238,6 +242,34 @@ export class RecordingService implements SessionLifecycleHooks {
     this.audit.record({ actor: null }, 'session.manifest_written', session.id, { sha256, segments: rows.length });
   }
 
+  /**
+   * Below the floor every ingest stops cleanly (its last segment closes) and each recording camera
+   * gets an interruption; when space comes back the ingests restart and the gaps close at their
+   * next segment. Nothing is ever deleted to make room.
+   */
+  private async diskLevelChanged(status: DiskStatus): Promise<void> {
+    if (status.level === 'floor' && !this.diskFull) {
+      this.diskFull = true;
+      const at = new Date().toISOString();
+      for (const recording of this.active.values()) {
+        if (recording.paused || recording.stopAtMs !== null) continue;
+        for (const cameraId of recording.cameraIds) {
+          this.sessions.insertInterruption({
+            sessionId: recording.session.id, cameraId, startedAt: at, endedAt: null, cause: 'disk_full',
+            explanation: null, explainedBy: null, explainedAt: null,
+          });
+        }
+      }
+      this.audit.record({ actor: null }, 'recording.disk_floor', null, { freeBytes: status.freeBytes });
+      this.log.error({ freeBytes: status.freeBytes }, 'disk below the floor: recording stopped until space is freed');
+      await Promise.allSettled([...this.ingests.keys()].map((id) => this.stopIngest(id)));
+    } else if (status.level !== 'floor' && this.diskFull) {
+      this.diskFull = false;
+      this.audit.record({ actor: null }, 'recording.disk_recovered', null, { freeBytes: status.freeBytes });
+      for (const camera of this.cameras.list()) this.syncIngest(camera.id);
+    }
+  }
+
   // Segments and gaps ----------------------------------------------------------------------------
 
   private onSegment(segment: SpoolSegment): void {
@@ -317,6 +349,7 @@ export class RecordingService implements SessionLifecycleHooks {
     this.closed = true;
     clearInterval(this.expiryTimer);
     this.cameraStates.off('change', this.onCameraState);
+    this.disk.off('level', this.onDiskLevel);
     await Promise.all([...this.active.values()].flatMap((r) => [...r.queue.values()]));
     await Promise.allSettled([...this.ingests.keys()].map((id) => this.stopIngest(id)));
   }
