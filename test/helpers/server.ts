@@ -22,18 +22,18 @@ export interface TestServer {
 
 interface DemoConfig {
   simulator?: { firstAddress: string };
-  cameras: { onvif?: { url: string } }[];
+  cameras: { onvif?: { url: string }; enabled?: boolean }[];
   [key: string]: unknown;
 }
 
-const readDemoConfig = () => parse(readFileSync(join(REPO_ROOT, 'config/default.yaml'), 'utf8')) as DemoConfig;
+export const readDemoConfig = () => parse(readFileSync(join(REPO_ROOT, 'config/default.yaml'), 'utf8')) as DemoConfig;
 
 /**
  * The demo configuration without its simulated cameras, for tests that need rooms but no media: the
  * cameras then show as unreachable and no encoder runs.
  */
-export function demoConfigWithoutSimulator(dir: string): string {
-  const demo = readDemoConfig();
+export function demoConfigWithoutSimulator(dir: string, overrides: Record<string, unknown> = {}): string {
+  const demo = { ...readDemoConfig(), ...overrides } as DemoConfig;
   delete demo.simulator;
   const file = join(dir, 'demo-without-simulator.yaml');
   writeFileSync(file, stringify(demo));
@@ -69,14 +69,14 @@ export async function startTestServer(
     args?: string[];
     dataDir?: string;
     simulator?: boolean;
-    /** Top-level keys replaced in the demo configuration (with `simulator: true`). */
+    /** Top-level keys replaced in the demo configuration. */
     demoOverrides?: Record<string, unknown>;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hr-test-'));
   const config =
     options.env?.HR_CONFIG ??
-    (options.simulator ? demoConfigOnOwnSubnet(dataDir, options.demoOverrides) : demoConfigWithoutSimulator(dataDir));
+    (options.simulator ? demoConfigOnOwnSubnet(dataDir, options.demoOverrides) : demoConfigWithoutSimulator(dataDir, options.demoOverrides));
   const child = spawn(process.execPath, [CLI, 'serve', ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...options.env, HR_CONFIG: config },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents, SessionMarkEvent, SessionStateEvent } from '../../server/src/realtime/events.ts';
-import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { ApiClient, readDemoConfig, startTestServer, type TestServer } from '../helpers/server.ts';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -66,7 +66,9 @@ function openSocket(client: ApiClient): Promise<ClientSocket> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // These tests are about the session state machine: with the demo cameras disabled no camera gap is
+  // registered at start (recording, with its gaps, is tested in recording*.test.ts).
+  server = await startTestServer({ demoOverrides: { cameras: readDemoConfig().cameras.map((c) => ({ ...c, enabled: false })) } });
   [clerk, supervisor, legal, admin, security, auditor] = ['clerk', 'supervisor', 'legal', 'admin', 'security', 'auditor'].map(() => new ApiClient(server.url)) as ApiClient[] as [ApiClient, ApiClient, ApiClient, ApiClient, ApiClient, ApiClient];
   await Promise.all([clerk.login('clerk'), supervisor.login('supervisor'), legal.login('legal'), admin.login('admin'), security.login('security'), auditor.login('auditor')]);
   // A room the demo clerk is not assigned to.
@@ -138,7 +140,7 @@ describe('a penalty hearing through the API', () => {
 
     const audit = (await auditor.get('/api/audit?limit=500')).json.entries as { action: string; target: string }[];
     const actions = audit.filter((e) => e.target === id).map((e) => e.action).reverse();
-    expect(actions.filter((a) => a !== 'session.mark')).toEqual(['session.created', 'session.start', 'session.recess', 'session.resume', 'session.stop', 'session.seal']);
+    expect(actions.filter((a) => a !== 'session.mark')).toEqual(['session.created', 'session.start', 'session.recess', 'session.resume', 'session.stop', 'session.manifest_written', 'session.seal']);
     expect(actions.filter((a) => a === 'session.mark')).toHaveLength(9);
   });
 });
