@@ -98,6 +98,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     cameras, cameraManager, cameraStates, sessionRepository, segments, disk, audit, logFor('recording'),
   );
   sessions.setHooks(recording);
+  recording.onLevel = (level) => gateway?.cameraLevel(level);
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -14,6 +15,7 @@ let clerk: ApiClient;
 let sessionId: string;
 let session: any;
 let segments: any[];
+const levels: { cameraId: string; dbfs: number }[] = [];
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let clientIds = 0;
@@ -24,6 +26,8 @@ beforeAll(async () => {
   server = await startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 4, segmentSeconds: 2 } } });
   clerk = new ApiClient(server.url);
   await clerk.login('clerk');
+  const socket = connect(server.url, { transports: ['websocket'], extraHeaders: { cookie: clerk.sessionCookie! } });
+  socket.on('camera:level', (level: { cameraId: string; dbfs: number }) => levels.push(level));
   // Let the ingests fill the spool for the pre-roll: the cameras are probed, then pulled.
   const admin = new ApiClient(server.url);
   await admin.login('admin');
@@ -59,6 +63,7 @@ beforeAll(async () => {
   expect(sealed.status, sealed.text).toBe(200);
   session = (await clerk.get(`/api/sessions/${sessionId}`)).json;
   segments = (await clerk.get(`/api/sessions/${sessionId}/segments`)).json;
+  socket.close();
 }, 120_000);
 
 afterAll(async () => {
@@ -134,6 +139,18 @@ describe('a recorded hearing', () => {
     expect(JSON.stringify(parsed)).not.toContain('idNumber');
     for (const file of [manifest.file, ...files]) expect(statSync(join(server.dataDir, file)).mode & 0o777).toBe(0o444);
     expect(session.state).toBe('sealed');
+  });
+
+  it('shows the manifest fingerprint with the session', () => {
+    expect(session.manifest).toEqual({ file: expect.stringMatching(/manifest\.json$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), writtenAt: expect.any(String) });
+  });
+
+  it('sent each camera\'s audio level about once a second to the room', () => {
+    for (const camera of CAMERAS) {
+      const own = levels.filter((l) => l.cameraId === camera);
+      expect(own.length, camera).toBeGreaterThan(8);
+      for (const l of own) expect(l.dbfs).toBeGreaterThan(-40);
+    }
   });
 
   it('evidence rows refuse to be rewritten', () => {

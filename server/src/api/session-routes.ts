@@ -61,7 +61,8 @@ export function sessionRoutes(sessions: SessionService, segments: SegmentReposit
   });
 
   router.get('/sessions/:id', readers, (req, res) => {
-    res.json(sessions.view(caller(req, res), id(req)));
+    // The manifest's hash, once sealed: the fingerprint the paper record carries.
+    res.json({ ...sessions.view(caller(req, res), id(req)), manifest: segments.manifest(id(req)) });
   });
 
   router.get('/sessions/:id/segments', readers, (req, res) => {

@@ -11,6 +11,8 @@ export interface ServerToClientEvents {
   'server:hello': (hello: { serverTime: string; username: string }) => void;
   /** A camera of a room the user may see changed state. */
   'camera:state': (change: { cameraId: string; state: CameraState; reason: string | null }) => void;
+  /** A camera's audio level over about the last second (RMS dBFS; −120 is digital silence). */
+  'camera:level': (level: { cameraId: string; dbfs: number; at: string }) => void;
   /** Rooms or their cameras were edited: fetch GET /api/rooms again. */
   'rooms:changed': () => void;
   /** A session of a room the user may see (casework roles only) changed state. */

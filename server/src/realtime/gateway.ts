@@ -114,6 +114,12 @@ export class RealtimeGateway {
     }
   }
 
+  /** Audio meters: to whoever watches the camera's room. */
+  cameraLevel(level: { cameraId: string; dbfs: number; at: string }): void {
+    const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === level.cameraId));
+    if (room) this.io.to(roomChannel(room.id)).emit('camera:level', level);
+  }
+
   private emitCameraState(change: CameraStateChange): void {
     const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === change.cameraId));
     this.io.to(room ? [roomChannel(room.id), ALL_CAMERAS] : ALL_CAMERAS).emit('camera:state', change);

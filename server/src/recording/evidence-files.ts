@@ -1,7 +1,25 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** A write into a sealed session was attempted: refused whatever the file modes (root ignores them). */
+export class SealedEvidenceError extends Error {
+  override readonly name = 'SealedEvidenceError';
+}
+
+/**
+ * Refuses any write under a sealed session directory (one holding its manifest): the session
+ * directory is the path's directory or the one above it (`<session>/<camera>/<file>`).
+ */
+export function assertNotSealed(path: string): void {
+  for (const dir of [dirname(path), dirname(dirname(path))]) {
+    if (existsSync(join(dir, MANIFEST_FILE))) throw new SealedEvidenceError(`${path} belongs to a sealed session: evidence is never rewritten`);
+  }
+}
 
 const SHANGHAI_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
 
@@ -44,6 +62,8 @@ async function fsyncPath(path: string, flags = 'r'): Promise<void> {
  * spool copy is removed. The directory entry is flushed so a crash cannot lose the move.
  */
 export async function adoptFile(spoolFile: string, destination: string, expectedSha256: string): Promise<void> {
+  assertNotSealed(destination);
+  if (existsSync(destination)) throw new SealedEvidenceError(`${destination} exists already: evidence is never overwritten`);
   await mkdir(dirname(destination), { recursive: true });
   try {
     await rename(spoolFile, destination);
@@ -63,6 +83,7 @@ export async function adoptFile(spoolFile: string, destination: string, expected
 
 /** Writes a file through a temporary name and a rename, so no reader ever sees half of it. */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  assertNotSealed(path);
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
   const handle = await open(temporary, 'wx', 0o644);

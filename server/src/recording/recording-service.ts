@@ -7,14 +7,14 @@ import type { CameraManager } from '../cameras/camera-manager.ts';
 import type { CameraRepository } from '../cameras/camera-repository.ts';
 import type { CameraStateChange, CameraStates } from '../cameras/camera-state.ts';
 import { CameraIngest } from '../ingest/camera-ingest.ts';
-import type { Interruption as IngestInterruption, SpoolSegment } from '../ingest/camera-ingest.types.ts';
+import type { AudioLevel, Interruption as IngestInterruption, SpoolSegment } from '../ingest/camera-ingest.types.ts';
 import { Spool } from '../ingest/spool.ts';
 import type { SessionRepository } from '../sessions/session-repository.ts';
 import type { SessionLifecycleHooks, SessionRecord } from '../sessions/session.types.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { DiskMonitor, DiskStatus } from './disk-monitor.ts';
-import { adoptFile, makeReadOnly, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
+import { adoptFile, makeReadOnly, MANIFEST_FILE, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
 import type { SegmentRepository } from './segment-repository.ts';
 
 /** Interruptions the recorder opens itself and closes at the camera's next segment. */
@@ -60,6 +60,8 @@ export class RecordingService implements SessionLifecycleHooks {
   /** Below the disk floor nothing is written: ingests stop until space comes back. */
   private diskFull = false;
   private closed = false;
+  /** Audio levels of every ingest, about once a second (wired to the socket gateway). */
+  onLevel: ((level: AudioLevel) => void) | null = null;
 
   constructor(
     private readonly settings: RecordingSettings,
@@ -140,6 +142,11 @@ export class RecordingService implements SessionLifecycleHooks {
       log: this.log.child({ camera: cameraId }),
     });
     ingest.on('segment', (segment) => this.onSegment(segment));
+    ingest.on('level', (level) => this.onLevel?.(level));
+    ingest.on('drift', (drift) => {
+      this.audit.record({ actor: null }, 'recording.clock_drift', drift.cameraId, { driftMs: drift.driftMs, at: drift.at });
+      this.log.warn({ camera: drift.cameraId, driftMs: drift.driftMs }, 'camera clock drift re-anchored');
+    });
     ingest.on('interruption', (interruption) => this.onInterruption(interruption));
     ingest.on('startFailed', (err) => this.log.error({ err, camera: cameraId }, 'ingest could not start'));
     this.ingests.set(cameraId, { ingest, url: probe.mainUrl });
@@ -234,7 +241,7 @@ export class RecordingService implements SessionLifecycleHooks {
     const text = `${JSON.stringify(manifest, null, 2)}\n`;
     const dir = sessionDir(this.settings.dataDir, new Date(session.startedAt!), session.id);
     await mkdir(dir, { recursive: true });
-    const manifestFile = join(dir, 'manifest.json');
+    const manifestFile = join(dir, MANIFEST_FILE);
     await writeFileAtomic(manifestFile, text);
     await makeReadOnly([...files, manifestFile]);
     const sha256 = createHash('sha256').update(text).digest('hex');

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adoptFile, hashFile, isWritable, makeReadOnly, sessionCameraDir, shanghaiDate, writeFileAtomic } from '../../../server/src/recording/evidence-files.ts';
+import { adoptFile, hashFile, isWritable, makeReadOnly, SealedEvidenceError, sessionCameraDir, shanghaiDate, writeFileAtomic } from '../../../server/src/recording/evidence-files.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'hr-evidence-'));
 
@@ -30,7 +30,7 @@ describe('evidence files', () => {
 
   it('writes atomically and seals read-only', async () => {
     const root = dir();
-    const manifest = join(root, 's', 'manifest.json');
+    const manifest = join(root, 's', 'notes.json');
     await writeFileAtomic(manifest, '{"a":1}');
     await writeFileAtomic(manifest, '{"a":2}');
     expect(readFileSync(manifest, 'utf8')).toBe('{"a":2}');
@@ -39,5 +39,24 @@ describe('evidence files', () => {
     expect(statSync(manifest).mode & 0o777).toBe(0o444);
     expect(statSync(join(root, 's')).mode & 0o777).toBe(0o555);
     expect(await isWritable(manifest)).toBe(false);
+  });
+
+  it('refuses to write into a sealed session even where the file modes would let root do it', async () => {
+    const root = dir();
+    const session = join(root, 'recordings', '2026-12-04', 's1');
+    const segment = join(session, 'h1-wide', '000001.ts');
+    const spool = join(root, 'seg.ts');
+    writeFileSync(spool, 'x');
+    const sha = createHash('sha256').update('x').digest('hex');
+    await adoptFile(spool, segment, sha);
+    await writeFileAtomic(join(session, 'manifest.json'), '{}');
+    await makeReadOnly([segment, join(session, 'manifest.json')]);
+    writeFileSync(spool, 'x');
+    // Root passes mode bits (this suite runs as root in CI): the server's own check must refuse.
+    await expect(adoptFile(spool, join(session, 'h1-wide', '000002.ts'), sha)).rejects.toBeInstanceOf(SealedEvidenceError);
+    await expect(writeFileAtomic(join(session, 'manifest.json'), '{"tampered":true}')).rejects.toBeInstanceOf(SealedEvidenceError);
+    await expect(adoptFile(spool, segment, sha)).rejects.toBeInstanceOf(SealedEvidenceError);
+    expect(readFileSync(join(session, 'manifest.json'), 'utf8')).toBe('{}');
+    expect(existsSync(spool)).toBe(true);
   });
 });
