@@ -136,9 +136,21 @@ describe('a recorded hearing', () => {
     const parsed = JSON.parse(text.toString('utf8'));
     expect(parsed.cameras.map((c: { cameraId: string }) => c.cameraId).sort()).toEqual([...CAMERAS].sort());
     expect(parsed.marks).toHaveLength(3);
+    expect(parsed.clock).toHaveLength(4);
     expect(JSON.stringify(parsed)).not.toContain('idNumber');
     for (const file of [manifest.file, ...files]) expect(statSync(join(server.dataDir, file)).mode & 0o777).toBe(0o444);
     expect(session.state).toBe('sealed');
+  });
+
+  it('keeps the clocks with the session: the server sync state and each camera\'s offset', () => {
+    const subjects = (session.clock as { subject: string; offsetMs: number | null; source: string; synchronized: boolean | null }[]);
+    expect(subjects.map((c) => c.subject).sort()).toEqual(['server', ...CAMERAS].sort());
+    const server = subjects.find((c) => c.subject === 'server')!;
+    expect(['timedatectl', 'systemd-timesyncd', 'unknown']).toContain(server.source);
+    for (const camera of subjects.filter((c) => c.subject !== 'server')) {
+      expect(camera.source).toBe('onvif');
+      expect(Math.abs(camera.offsetMs!)).toBeLessThan(1500);
+    }
   });
 
   it('shows the manifest fingerprint with the session', () => {

@@ -62,7 +62,7 @@ export function sessionRoutes(sessions: SessionService, segments: SegmentReposit
 
   router.get('/sessions/:id', readers, (req, res) => {
     // The manifest's hash, once sealed: the fingerprint the paper record carries.
-    res.json({ ...sessions.view(caller(req, res), id(req)), manifest: segments.manifest(id(req)) });
+    res.json({ ...sessions.view(caller(req, res), id(req)), manifest: segments.manifest(id(req)), clock: segments.clock(id(req)).map(({ sessionId: _s, ...entry }) => entry) });
   });
 
   router.get('/sessions/:id/segments', readers, (req, res) => {

@@ -14,6 +14,7 @@ import type { SessionLifecycleHooks, SessionRecord } from '../sessions/session.t
 import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { DiskMonitor, DiskStatus } from './disk-monitor.ts';
+import { readClockSync } from '../shared/clock-sync.ts';
 import { adoptFile, makeReadOnly, MANIFEST_FILE, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
 import type { SegmentRepository } from './segment-repository.ts';
 
@@ -171,6 +172,7 @@ export class RecordingService implements SessionLifecycleHooks {
       });
     }
     const cameraIds = session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
+    await this.recordClocks(session, cameraIds);
     const recording: ActiveRecording = { session, cameraIds, paused: false, stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null };
     this.active.set(session.id, recording);
     const from = new Date(Date.parse(session.startedAt!) - this.settings.preRollS * 1000);
@@ -186,6 +188,20 @@ export class RecordingService implements SessionLifecycleHooks {
       }
       running.ingest.setRecording(true);
       for (const segment of this.spool.adopt(cameraId, from)) this.enqueue(recording, segment);
+    }
+  }
+
+  /** The server's clock sync state and each camera's clock offset, stored with the session at its start. */
+  private async recordClocks(session: SessionRecord, cameraIds: string[]): Promise<void> {
+    const measuredAt = new Date().toISOString();
+    const server = await readClockSync();
+    this.segments.recordClock({ sessionId: session.id, subject: 'server', offsetMs: null, synchronized: server.synchronized, source: server.source, detail: server.detail, measuredAt });
+    for (const cameraId of cameraIds) {
+      const probe = this.cameraManager.probe(cameraId);
+      this.segments.recordClock({
+        sessionId: session.id, subject: cameraId, offsetMs: probe?.clockOffsetMs ?? null, synchronized: null,
+        source: probe?.clockOffsetMs == null ? 'unknown' : 'onvif', detail: probe ? null : 'camera not probed', measuredAt,
+      });
     }
   }
 
@@ -232,9 +248,9 @@ export class RecordingService implements SessionLifecycleHooks {
       marks: this.sessions.marks(session.id),
       corrections: this.sessions.corrections(session.id),
       interruptions: this.sessions.interruptions(session.id),
+      clock: this.segments.clock(session.id).map(({ sessionId: _s, ...entry }) => entry),
       cameras: [...new Set(rows.map((r) => r.cameraId))].map((cameraId) => ({
         cameraId,
-        clockOffsetMs: this.cameraManager.probe(cameraId)?.clockOffsetMs ?? null,
         segments: rows.filter((r) => r.cameraId === cameraId).map(({ sessionId: _s, cameraId: _c, ...r }) => r),
       })),
     };

@@ -94,4 +94,38 @@ export class SegmentRepository {
       .get(sessionId);
     return row ? { file: row.file, sha256: row.sha256, writtenAt: row.written_at } : null;
   }
+
+  recordClock(entry: SessionClockEntry): void {
+    this.db
+      .prepare('INSERT INTO session_clock (session_id, subject, offset_ms, synchronized, source, detail, measured_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(entry.sessionId, entry.subject, entry.offsetMs, entry.synchronized === null ? null : entry.synchronized ? 1 : 0, entry.source, entry.detail, entry.measuredAt);
+  }
+
+  clock(sessionId: string): SessionClockEntry[] {
+    return this.db
+      .prepare<[string], { session_id: string; subject: string; offset_ms: number | null; synchronized: number | null; source: string; detail: string | null; measured_at: string }>(
+        'SELECT * FROM session_clock WHERE session_id = ? ORDER BY id',
+      )
+      .all(sessionId)
+      .map((r) => ({
+        sessionId: r.session_id,
+        subject: r.subject,
+        offsetMs: r.offset_ms,
+        synchronized: r.synchronized === null ? null : r.synchronized === 1,
+        source: r.source,
+        detail: r.detail,
+        measuredAt: r.measured_at,
+      }));
+  }
+}
+
+/** Clock data kept with a session: the server's sync state and each camera's offset, at start. */
+export interface SessionClockEntry {
+  sessionId: string;
+  subject: string;
+  offsetMs: number | null;
+  synchronized: boolean | null;
+  source: string;
+  detail: string | null;
+  measuredAt: string;
 }

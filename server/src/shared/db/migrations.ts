@@ -239,4 +239,23 @@ export const migrations: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'manifests are evidence and append-only'); END;
     `,
   },
+  {
+    version: 4,
+    name: 'clock data per session: server sync state and camera clock offsets',
+    sql: `
+      CREATE TABLE session_clock (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        -- 'server' for the server's own clock, else a camera id.
+        subject TEXT NOT NULL,
+        -- Camera clock minus server clock (ONVIF), null for the server or when not measurable.
+        offset_ms REAL,
+        synchronized INTEGER,
+        source TEXT NOT NULL,
+        detail TEXT,
+        measured_at TEXT NOT NULL
+      );
+      CREATE INDEX session_clock_session ON session_clock(session_id);
+    `,
+  },
 ];
