@@ -15,6 +15,8 @@ let clerk: ApiClient;
 let sessionId: string;
 let session: any;
 let segments: any[];
+let beforeRetime: any[];
+let retimedTo: string;
 const levels: { cameraId: string; dbfs: number }[] = [];
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,6 +61,12 @@ beforeAll(async () => {
   expect((await mark({ item: 20 })).status).toBe(201);
   await pause(4000);
   expect((await clerk.post(`/api/sessions/${sessionId}/stop`)).status).toBe(200);
+  // A correction after the hearing: stage 19 began 2 s later than clicked.
+  beforeRetime = (await clerk.get(`/api/sessions/${sessionId}/segments`)).json;
+  const mark19 = ((await clerk.get(`/api/sessions/${sessionId}`)).json.marks as { id: string; item: number; effectiveAt: string }[]).find((m) => m.item === 19)!;
+  retimedTo = new Date(Date.parse(mark19.effectiveAt) + 2000).toISOString();
+  const corrected = await clerk.post(`/api/sessions/${sessionId}/marks/${mark19.id}/corrections`, { kind: 'retime', at: retimedTo, reason: '主持人宣布时间以笔录为准' });
+  expect(corrected.status, corrected.text).toBe(201);
   const sealed = await clerk.post(`/api/sessions/${sessionId}/seal`);
   expect(sealed.status, sealed.text).toBe(200);
   session = (await clerk.get(`/api/sessions/${sessionId}`)).json;
@@ -113,7 +121,27 @@ describe('a recorded hearing', () => {
       const expected = stages.filter((st) => Date.parse(st.from) < to && (st.to === null || Date.parse(st.to) > from)).map((st) => st.item);
       expect(s.items).toEqual(expected);
     }
-    expect(segments.some((s) => s.items.includes(19) && s.items.length === 1)).toBe(true);
+    // Before the retime (below), stage 19 held at least one segment of its own.
+    expect(beforeRetime.some((s) => s.items.includes(19) && s.items.length === 1)).toBe(true);
+  });
+
+  it('a retimed mark moves the derived items without touching a segment row', () => {
+    // Segments still being adopted at the stop came later; compare those present both times.
+    const key = (s: { cameraId: string; seq: number }) => `${s.cameraId}#${s.seq}`;
+    const after = new Map(segments.map((s) => [key(s), s]));
+    expect(beforeRetime.length).toBeGreaterThan(0);
+    for (const { items: _i, ...row } of beforeRetime) {
+      const { items: _j, ...now } = after.get(key(row))!;
+      expect(now).toEqual(row);
+    }
+    const moved = beforeRetime.filter((s) => JSON.stringify(after.get(key(s))!.items) !== JSON.stringify(s.items));
+    expect(moved.length).toBeGreaterThan(0);
+    // Segments wholly between the click and the retimed start now belong to stage 18 only.
+    for (const s of segments) {
+      if (Date.parse(s.endedAt) <= Date.parse(retimedTo) && Date.parse(s.startedAt) >= Date.parse(session.stages[0].from)) {
+        expect(s.items).not.toContain(19);
+      }
+    }
   });
 
   it('every segment probes as H.264 with AAC audio', () => {
