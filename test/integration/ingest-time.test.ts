@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('CameraIngest capture time', () => {
-  it('RTCP time puts each later segment start within two frames (80 ms) of its first frame’s burned-in capture time; arrival time is reported', async () => {
+  it('RTCP time puts every segment start, the first of a connection included, within two frames (80 ms) of its first frame’s burned-in capture time; arrival time within three', async () => {
     const make = (cameraId: string, timeSource: 'auto' | 'arrival') => {
       const i = new CameraIngest({ cameraId, rtspUrl: sim.info[0]!.rtsp.main, credentials: creds, spoolDir: join(work, 'spool'), livePort: 19470 + ingests.length, log, timeSource });
       ingests.push(i);
@@ -66,9 +66,10 @@ describe('CameraIngest capture time', () => {
     console.log(`capture time error (startedAt − time code), ms: rtcp ${rtcpErrors.join(', ')}; arrival ${arrivalErrors.join(', ')}`);
     for (const s of a) expect(s.timeSource).toBe('rtcp');
     for (const s of b) expect(s.timeSource).toBe('arrival');
-    // KNOWN DEFECTS (open, issue 4): the first segment of each connection starts with a frame ffmpeg
-    // stamps ~0.8 s early (its pts is unset and defaults to 0); later segments run one frame late
-    // (+31 to +42 ms measured), so the bound is two frames until that bias is found.
-    for (const e of rtcpErrors.slice(1)) expect(Math.abs(e)).toBeLessThanOrEqual(80);
+    // The first segment of a connection is placed by its second and third frames (ffmpeg stamps
+    // the first one ~0.8 s early). Measured on a quiet machine: rtcp +8..+20 ms, arrival +2..+8 ms;
+    // the bound is two frames because a loaded machine delays decoding, not capture.
+    for (const e of rtcpErrors) expect(Math.abs(e)).toBeLessThanOrEqual(80);
+    for (const e of arrivalErrors) expect(Math.abs(e)).toBeLessThanOrEqual(120);
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { ffmpegBinary, rtspTimeoutArgs, type FfBinary } from '../shared/ffmpeg/ffmpeg-binary.ts';
-import { FfmpegProcess } from '../shared/ffmpeg/ffmpeg-process.ts';
+import { FfmpegProcess, runFfmpeg } from '../shared/ffmpeg/ffmpeg-process.ts';
 import {
   IngestStateError,
   type CameraIngestEvents,
@@ -37,6 +37,8 @@ interface Run {
   gotMedia: boolean;
   firstMediaMs: number | null;
   reported: Set<number>;
+  /** Media time of the run's first frame (0 until its first segment is read). */
+  firstFrameS: number;
   /** Segment list entries are handled one after the other, in order. */
   queue: Promise<void>;
   ended: Promise<void>;
@@ -280,6 +282,7 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
       gotMedia: false,
       firstMediaMs: null,
       reported: new Set(),
+      firstFrameS: 0,
       queue: Promise.resolve(),
       ended: new Promise<void>((r) => (endRun = r)),
     };
@@ -403,7 +406,7 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
     if (a?.source === 'rtcp') return { ms: a.ptsZeroMs + mediaS * 1000 - this.clockOffsetMs, source: 'rtcp' };
     const latency = this.latencyMs ?? this.o.arrivalLatencyMs ?? 0;
     const zero = a?.ptsZeroMs ?? run.startedAtMs;
-    return { ms: zero + mediaS * 1000 - latency, source: 'arrival' };
+    return { ms: zero + (mediaS - run.firstFrameS) * 1000 - latency, source: 'arrival' };
   }
 
   private onLevel(run: Run, dbfs: number, endPtsS: number): void {
@@ -420,8 +423,12 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
     const file = join(this.dir, name!.trim());
     if (!(await waitUntilClosed(run.proc.pid, file))) this.log.warn({ file }, 'segment still open after 3 s; reading it anyway');
     const facts = await readSegmentFile(file);
-    const mediaStartS = Number(startS);
     const mediaEndS = Number(endS);
+    // ffmpeg stamps the first frame of a connection about 0.8 s early (its RTP time is not yet
+    // mapped): place the first segment of a run by its next frames instead.
+    const mediaStartS = run.reported.size === 0 && facts.wellFormed ? await firstFrameStart(file, Number(startS), this.log) : Number(startS);
+    // By arrival, the first video packet's arrival is the first frame's instant: anchor it there.
+    if (run.reported.size === 0) run.firstFrameS = mediaStartS;
     if (!facts.wellFormed || !(mediaEndS > mediaStartS)) {
       this.log.error({ file, bytes: facts.bytes, mediaStartS, mediaEndS }, 'segment is not a whole MPEG-TS file: quarantined');
       await rename(file, `${file}.partial`).catch(() => undefined);
@@ -483,3 +490,29 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
 }
 
 export { segmentName };
+
+/**
+ * The media time of a segment's first frame judged by the frames after it: when the first frame's
+ * time stands more than two and a half frame intervals before the second, it is an unmapped stamp,
+ * and the first frame is placed one interval before the second.
+ */
+async function firstFrameStart(file: string, listedStartS: number, log: Logger): Promise<number> {
+  try {
+    const { stdout } = await runFfmpeg({
+      binary: 'ffprobe',
+      name: 'first-frames',
+      log,
+      timeoutMs: 5000,
+      args: ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#3', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file],
+    });
+    const pts = stdout.toString('utf8').split('\n').map((l) => Number.parseFloat(l)).filter((n) => Number.isFinite(n));
+    if (pts.length < 3) return listedStartS;
+    const [first, second, third] = pts as [number, number, number];
+    const interval = third - second;
+    if (!(interval > 0) || second - first <= interval * 2.5) return listedStartS;
+    return Math.max(listedStartS, second - interval);
+  } catch (err) {
+    log.warn({ err, file }, 'could not read the first frames of a segment; keeping its listed start');
+    return listedStartS;
+  }
+}
