@@ -234,6 +234,9 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
     ].join(':');
     const segmentTarget = teeEscape(join(this.dir, 'seg-%010d.ts'));
     const liveTarget = teeEscape(`udp://127.0.0.1:${this.o.livePort}?pkt_size=1316`);
+    // Only the RMS level is needed: computing astats' other ~25 statistics per sample cost more CPU
+    // than the rest of the ingest (bench:record). The selection options exist from libavfilter 8.
+    const levelOnly = this.binary!.avformatMajor >= 59 ? ':measure_perchannel=none:measure_overall=RMS_level' : '';
     return [
       '-hide_banner', '-nostats', '-nostdin', '-loglevel', 'warning',
       // Keep the RTP-derived pts: with the relay's anchor they are camera-clock instants.
@@ -243,7 +246,7 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
       '-map', '0:v:0', '-map', '0:a:0?',
       '-c:v', 'copy',
       '-c:a', 'aac', '-b:a', String(this.o.audioBitrate ?? 64_000),
-      '-af', 'astats=metadata=1:reset=1,ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file=\'pipe\\:4\'',
+      '-af', `astats=metadata=1:reset=1${levelOnly},ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:4'`,
       '-f', 'tee',
       `[${segmentOpts}]${segmentTarget}|[f=mpegts:onfail=ignore]${liveTarget}`,
     ];
