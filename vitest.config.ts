@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // Two cores: media and browser suites must not compete with each other.
+    // Two cores: `npm test` runs the media and browser suites one file at a time (test:media), the
+    // unit tests two at a time.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Processes whose command line mentions the given text (e.g. a test's data directory). */
 function processesMentioning(text: string): number[] {
@@ -21,13 +21,6 @@ function processesMentioning(text: string): number[] {
     .map(Number);
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await pause(250);
-  }
-}
 
 describe('a server killed mid-recording', () => {
   it('leaves every indexed segment intact, no ffmpeg behind, and resumes the session by itself', async () => {

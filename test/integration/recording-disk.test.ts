@@ -5,17 +5,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const GB = 1e9;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await pause(250);
-  }
-}
 
 async function onlineServer(disk: Record<string, number>) {
   const server = await startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 2, segmentSeconds: 2, disk } } });

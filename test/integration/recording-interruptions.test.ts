@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { pause, waitFor } from '../helpers/wait.ts';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await pause(250);
-  }
-}
 
 interface Gap { id: number; cameraId: string | null; cause: string; startedAt: string; endedAt: string | null; explanation: string | null }
 

@@ -47,19 +47,24 @@ export interface SessionStateEvent {
   currentStage: StageInfo | null;
 }
 
+/** A mark with its corrections applied: what the hearing record says now. */
+export interface EffectiveMark {
+  id: string;
+  item: number | null;
+  note: string | null;
+  effectiveAt: string;
+  delayed: boolean;
+  voided: boolean;
+  /** Ids of the corrections applied, oldest first. */
+  corrections: string[];
+}
+
 export interface SessionMarkEvent {
   sessionId: string;
   roomId: string | null;
   /** The mark with its corrections applied. */
-  mark: {
-    id: string;
-    item: number | null;
-    note: string | null;
-    effectiveAt: string;
-    delayed: boolean;
-    voided: boolean;
-    corrections: string[];
-  };
+  mark: EffectiveMark;
+
   currentStage: StageInfo | null;
 }
 

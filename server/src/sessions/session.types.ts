@@ -1,3 +1,4 @@
+import type { EffectiveMark } from '../realtime/events.ts';
 import type { CorrectionKind } from './stages.ts';
 
 export type { CorrectionKind };
@@ -82,17 +83,8 @@ export interface CorrectionRecord {
   createdAt: string;
 }
 
-/** A mark with its corrections applied: what the hearing record says now. */
-export interface EffectiveMarkView {
-  id: string;
-  item: number | null;
-  note: string | null;
-  effectiveAt: string;
-  delayed: boolean;
-  voided: boolean;
-  /** Ids of the corrections applied, oldest first. */
-  corrections: string[];
-}
+/** A mark with its corrections applied (the shape the socket sends too). */
+export type EffectiveMarkView = EffectiveMark;
 
 export interface Interruption {
   id: number;
