@@ -17,6 +17,13 @@ class CameraAdminState {
 
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private active = false;
+  private generation = 0;
+  private readonly duringLoad = new Map<string, { state: CameraState; reason: string | null }>();
+
+  /** Whether the admin page is shown (the socket reloads the list after it reconnects). */
+  get isActive(): boolean {
+    return this.active;
+  }
 
   /** The admin page is shown. */
   start(): void {
@@ -30,16 +37,28 @@ class CameraAdminState {
     this.reloadTimer = null;
   }
 
+  /**
+   * Loads the list. A state change that arrives while the request is under way may be newer than the
+   * answer: it is applied again on top of it. An answer overtaken by a later load is dropped.
+   */
   async load(): Promise<void> {
     this.loading = true;
+    const generation = ++this.generation;
+    this.duringLoad.clear();
     try {
-      this.list = await get<AdminCamera[]>('/api/cameras');
+      const list = await get<AdminCamera[]>('/api/cameras');
+      if (generation !== this.generation) return;
+      for (const camera of list) {
+        const newer = this.duringLoad.get(camera.id);
+        if (newer) Object.assign(camera, newer);
+      }
+      this.list = list;
       this.error = null;
       this.loaded = true;
     } catch (e) {
       this.error = e instanceof ApiError ? e : new ApiError(0, 'unknown', String(e));
     } finally {
-      this.loading = false;
+      if (generation === this.generation) this.loading = false;
     }
   }
 
@@ -53,6 +72,7 @@ class CameraAdminState {
   }
 
   applyState(cameraId: string, state: CameraState, reason: string | null): void {
+    if (this.loading) this.duringLoad.set(cameraId, { state, reason });
     const camera = this.list.find((c) => c.id === cameraId);
     if (!camera) return;
     camera.state = state;

@@ -16,6 +16,9 @@ class Live {
     const socket: HrSocket = io({ withCredentials: true, transports: ['websocket', 'polling'] });
     socket.on('connect', () => {
       this.online = true;
+      // Changes before this socket joined its rooms (or while it was away) were not delivered: read again.
+      if (rooms.loaded) void rooms.load();
+      if (cameraAdmin.isActive) void cameraAdmin.load();
     });
     socket.on('disconnect', () => {
       this.online = false;
