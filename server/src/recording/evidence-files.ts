@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, copyFile, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -110,4 +110,25 @@ export async function makeReadOnly(files: string[]): Promise<void> {
 /** Whether a file's mode still allows writing by anyone. */
 export async function isWritable(path: string): Promise<boolean> {
   return ((await stat(path)).mode & 0o222) !== 0;
+}
+
+/**
+ * Files in a session's directory that the index does not list (a crash between moving a segment in
+ * and writing its row). They are reported, never deleted: evidence is only ever added.
+ */
+export async function unindexedFiles(dataDir: string, sessionDirectory: string, indexed: ReadonlySet<string>): Promise<string[]> {
+  const found: string[] = [];
+  let cameras: string[];
+  try {
+    cameras = (await readdir(sessionDirectory, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return found;
+  }
+  for (const camera of cameras) {
+    for (const entry of await readdir(join(sessionDirectory, camera), { withFileTypes: true })) {
+      const file = relative(dataDir, join(sessionDirectory, camera, entry.name));
+      if (entry.isFile() && !indexed.has(file)) found.push(file);
+    }
+  }
+  return found.sort();
 }

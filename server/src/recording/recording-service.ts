@@ -15,7 +15,7 @@ import { ApiError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { DiskMonitor, DiskStatus } from './disk-monitor.ts';
 import { readClockSync } from '../shared/clock-sync.ts';
-import { adoptFile, makeReadOnly, MANIFEST_FILE, sessionCameraDir, sessionDir, writeFileAtomic } from './evidence-files.ts';
+import { adoptFile, makeReadOnly, MANIFEST_FILE, sessionCameraDir, sessionDir, unindexedFiles, writeFileAtomic } from './evidence-files.ts';
 import type { SegmentRepository } from './segment-repository.ts';
 
 /** Interruptions the recorder opens itself and closes at the camera's next segment. */
@@ -113,9 +113,20 @@ export class RecordingService implements SessionLifecycleHooks {
           });
         }
         this.audit.record({ actor: null }, 'recording.resumed_after_restart', session.id, { cameras: cameraIds });
+        void this.reportUnindexed(session);
         this.log.warn({ session: session.id, cameras: cameraIds }, 'recording resumed after a restart');
       }
     }
+  }
+
+  /** A segment moved in but never indexed (a crash in between) is reported for the record, never deleted. */
+  private async reportUnindexed(session: SessionRecord): Promise<void> {
+    if (!session.startedAt) return;
+    const indexed = new Set(this.segments.list(session.id).map((s) => s.file));
+    const files = await unindexedFiles(this.settings.dataDir, sessionDir(this.settings.dataDir, new Date(session.startedAt), session.id), indexed);
+    if (files.length === 0) return;
+    this.audit.record({ actor: null }, 'recording.unindexed_files', session.id, { files });
+    this.log.error({ session: session.id, files }, 'segment files without an index row: kept and reported');
   }
 
   /** Starts an ingest for a camera that came online with a known main stream; stops one for a removed camera. */

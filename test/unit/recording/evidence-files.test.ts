@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adoptFile, hashFile, isWritable, makeReadOnly, SealedEvidenceError, sessionCameraDir, shanghaiDate, writeFileAtomic } from '../../../server/src/recording/evidence-files.ts';
+import { adoptFile, hashFile, isWritable, makeReadOnly, SealedEvidenceError, sessionCameraDir, shanghaiDate, unindexedFiles, writeFileAtomic } from '../../../server/src/recording/evidence-files.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'hr-evidence-'));
 
@@ -58,5 +58,17 @@ describe('evidence files', () => {
     await expect(adoptFile(spool, segment, sha)).rejects.toBeInstanceOf(SealedEvidenceError);
     expect(readFileSync(join(session, 'manifest.json'), 'utf8')).toBe('{}');
     expect(existsSync(spool)).toBe(true);
+  });
+
+  it('finds segment files the index does not list, and leaves them in place', async () => {
+    const root = dir();
+    const session = join(root, 'recordings', '2026-12-04', 's1');
+    mkdirSync(join(session, 'cam-a'), { recursive: true });
+    writeFileSync(join(session, 'cam-a', '000001.ts'), 'a');
+    writeFileSync(join(session, 'cam-a', '000002.ts'), 'b');
+    const indexed = new Set(['recordings/2026-12-04/s1/cam-a/000001.ts']);
+    expect(await unindexedFiles(root, session, indexed)).toEqual(['recordings/2026-12-04/s1/cam-a/000002.ts']);
+    expect(existsSync(join(session, 'cam-a', '000002.ts'))).toBe(true);
+    expect(await unindexedFiles(root, join(root, 'missing'), indexed)).toEqual([]);
   });
 });
