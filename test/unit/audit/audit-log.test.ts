@@ -78,9 +78,15 @@ describe('audit log', () => {
     expect(audit.verify()).toMatchObject({ ok: false, firstBadId: 4, reason: 'row 3 is missing (next row is 4)' });
   });
 
-  it('a deleted last row is not detectable by the chain alone but appending continues from the new end', () => {
-    const { audit } = logWithRows(1);
-    audit.record({ actor: null }, 'server.started', null);
-    expect(audit.verify().ok).toBe(true);
+  it('a deleted last row leaves a chain that still verifies (the known limit of a chain), and new rows link to the new end', () => {
+    const { db, audit } = logWithRows(3);
+    bypassAppendOnly(db);
+    const second = audit.page({ limit: 3 }).entries.find((e) => e.id === 2)!;
+    db.prepare('DELETE FROM audit_log WHERE id = 3').run();
+    expect(audit.verify()).toMatchObject({ ok: true, checked: 2 });
+    const next = audit.record({ actor: null }, 'server.started', null);
+    expect(next.id).toBe(3);
+    expect(next.prevHash).toBe(second.hash);
+    expect(audit.verify()).toMatchObject({ ok: true, checked: 3 });
   });
 });
