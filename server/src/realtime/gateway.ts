@@ -29,6 +29,7 @@ export class RealtimeGateway {
   private readonly recheck: NodeJS.Timeout;
   private readonly onCameraState = (change: CameraStateChange) => this.emitCameraState(change);
   private closed = false;
+  private cameraRooms: Map<string, string> | null = null;
 
   constructor(
     http: HttpServer,
@@ -54,6 +55,7 @@ export class RealtimeGateway {
 
   /** Rooms or cameras were edited: re-join each socket to the rooms it may now see, and tell everyone. */
   roomsChanged(): void {
+    this.cameraRooms = null;
     for (const socket of this.io.sockets.sockets.values()) {
       const user = this.auth.authenticate(socket.data.sessionToken);
       if (user) this.joinRooms(socket, user);
@@ -116,13 +118,22 @@ export class RealtimeGateway {
 
   /** Audio meters: to whoever watches the camera's room. */
   cameraLevel(level: { cameraId: string; dbfs: number; at: string }): void {
-    const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === level.cameraId));
-    if (room) this.io.to(roomChannel(room.id)).emit('camera:level', level);
+    const roomId = this.roomOfCamera(level.cameraId);
+    if (roomId) this.io.to(roomChannel(roomId)).emit('camera:level', level);
   }
 
   private emitCameraState(change: CameraStateChange): void {
-    const room = this.rooms.list().find((r) => r.cameras.some((c) => c.id === change.cameraId));
-    this.io.to(room ? [roomChannel(room.id), ALL_CAMERAS] : ALL_CAMERAS).emit('camera:state', change);
+    const roomId = this.roomOfCamera(change.cameraId);
+    this.io.to(roomId ? [roomChannel(roomId), ALL_CAMERAS] : ALL_CAMERAS).emit('camera:state', change);
+  }
+
+  /**
+   * Which room a camera is placed in. Levels arrive every second per camera, so the placement is
+   * read once and again only after rooms or cameras were edited (`roomsChanged`).
+   */
+  private roomOfCamera(cameraId: string): string | null {
+    this.cameraRooms ??= new Map(this.rooms.list().flatMap((r) => r.cameras.map((c) => [c.id, r.id] as const)));
+    return this.cameraRooms.get(cameraId) ?? null;
   }
 
   private dropEndedSessions(): void {
