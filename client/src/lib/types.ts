@@ -76,29 +76,11 @@ export interface CreatedUser {
   initialPassword: string;
 }
 
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string | null;
-  action: string;
-  target: string | null;
-  detail: unknown;
-  ip: string | null;
-  hash: string;
-  prevHash: string;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  nextBeforeId: number | null;
-}
-
-export interface AuditVerify {
-  ok: boolean;
-  checked: number;
-  firstBadId: number | null;
-  reason: string | null;
-}
+export type {
+  AuditEntry,
+  AuditPage,
+  AuditVerification as AuditVerify,
+} from '../../../server/src/audit/audit.types.ts';
 
 export type {
   CameraView as AdminCamera,

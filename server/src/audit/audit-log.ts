@@ -1,31 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../shared/db/database.ts';
 import type { Clock } from '../shared/clock.ts';
+import type { AuditEntry, AuditPage, AuditVerification } from './audit.types.ts';
+
+export type { AuditEntry, AuditVerification };
 
 /** Who did something and from where; `actor` is a username, or null for the system itself. */
 export interface AuditContext {
   actor: string | null;
   ip?: string | null;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string | null;
-  action: string;
-  target: string | null;
-  detail: Record<string, unknown>;
-  ip: string | null;
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditVerification {
-  ok: boolean;
-  checked: number;
-  /** The first row whose content or link does not match, when the chain is broken. */
-  firstBadId: number | null;
-  reason: string | null;
 }
 
 interface AuditRow {
@@ -84,7 +67,7 @@ export class AuditLog {
   }
 
   /** Newest first; `beforeId` pages towards older rows. */
-  page(options: { beforeId?: number; limit: number }): { entries: AuditEntry[]; nextBeforeId: number | null } {
+  page(options: { beforeId?: number; limit: number }): AuditPage {
     const rows = this.db
       .prepare<[number, number], AuditRow>('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?')
       .all(options.beforeId ?? Number.MAX_SAFE_INTEGER, options.limit + 1);
