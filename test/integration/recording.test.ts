@@ -38,6 +38,7 @@ beforeAll(async () => {
     if (cameras.filter((c) => CAMERAS.includes(c.id)).every((c) => c.state === 'online')) break;
     await pause(250);
   }
+  // Six seconds of spool before the start, so the 4 s pre-roll has media to adopt (no API exposes the spool).
   await pause(6000);
   const created = await clerk.post('/api/sessions', {
     caseNumber: '秦应急罚〔2026〕7号',
@@ -53,6 +54,7 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   sessionId = created.json.id;
   expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
+  // The hearing itself: stages of a few seconds each, so that segments fall inside and across them.
   await pause(3000);
   expect((await mark({ item: 18 })).status).toBe(201);
   await pause(4000);
