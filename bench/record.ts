@@ -261,7 +261,6 @@ async function runOurs(sim: SimulatorChild, n: number, seconds: number): Promise
       credentials: CREDS,
       spoolDir: spool,
       segmentSeconds: SEGMENT_SECONDS,
-      livePort: PORT_BASE + 600 + i,
       log,
     });
     ingest.on('segment', (s) => {

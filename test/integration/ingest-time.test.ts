@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('CameraIngest capture time', () => {
   it('RTCP time puts every segment start, the first of a connection included, within three frames (120 ms) of its first frame’s burned-in capture time, by RTCP and by arrival', async () => {
     const make = (cameraId: string, timeSource: 'auto' | 'arrival') => {
-      const i = new CameraIngest({ cameraId, rtspUrl: sim.info[0]!.rtsp.main, credentials: creds, spoolDir: join(work, 'spool'), livePort: 19470 + ingests.length, log, timeSource });
+      const i = new CameraIngest({ cameraId, rtspUrl: sim.info[0]!.rtsp.main, credentials: creds, spoolDir: join(work, 'spool'), log, timeSource });
       ingests.push(i);
       return i;
     };

@@ -65,8 +65,8 @@ async function ffprobe(args: string[]): Promise<string> {
   return (await run('ffprobe', ['-v', 'error', ...args], { timeout: 60_000, maxBuffer: 64 << 20 })).stdout;
 }
 
-async function startIngest(cameraId: string, url: string, livePort: number): Promise<Collected> {
-  const ingest = new CameraIngest({ cameraId, rtspUrl: url, credentials: creds, spoolDir: join(work, 'spool'), livePort, log });
+async function startIngest(cameraId: string, url: string): Promise<Collected> {
+  const ingest = new CameraIngest({ cameraId, rtspUrl: url, credentials: creds, spoolDir: join(work, 'spool'), log });
   ingests.push(ingest);
   const c = collect(ingest);
   await ingest.start();
@@ -81,9 +81,9 @@ beforeAll(async () => {
     ...creds, audio: 'aac', loop: clip, log });
   pcmaSim = await Simulator.start({ cameras: 1, firstAddress: '127.0.0.65', onvifBasePort: 18605, rtspBasePort: 18665, discoveryPort: 13765,
     ...creds, audio: 'pcma', loop: clip, log });
-  await startIngest('cam-a', sim.info[0]!.rtsp.main, 19460);
-  await startIngest('cam-b', sim.info[1]!.rtsp.main, 19461);
-  await startIngest('cam-g711', pcmaSim.info[0]!.rtsp.main, 19462);
+  await startIngest('cam-a', sim.info[0]!.rtsp.main);
+  await startIngest('cam-b', sim.info[1]!.rtsp.main);
+  await startIngest('cam-g711', pcmaSim.info[0]!.rtsp.main);
 }, 60_000);
 
 afterAll(async () => {

@@ -108,8 +108,6 @@ export const configSchema = z.strictObject({
       segmentSeconds: z.number().int().min(1).max(10).default(2),
       /** Unadopted spool segments (never evidence) leave the spool after this long. */
       spoolRetentionS: z.number().int().min(30).max(86_400).default(300),
-      /** Camera i's live feed goes to UDP 127.0.0.1:(liveBasePort + i). */
-      liveBasePort: z.number().int().min(1024).max(65000).default(19000),
       disk: z
         .strictObject({
           warningGb: z.number().min(0).default(20),
@@ -123,7 +121,6 @@ export const configSchema = z.strictObject({
       preRollS: 10,
       segmentSeconds: 2,
       spoolRetentionS: 300,
-      liveBasePort: 19000,
       disk: { warningGb: 20, refuseGb: 10, floorGb: 2, checkIntervalS: 15 },
     }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */

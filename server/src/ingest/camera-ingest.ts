@@ -18,10 +18,11 @@ import {
   type SpoolSegment,
 } from './camera-ingest.types.ts';
 import { LevelMeter } from './level-meter.ts';
-import { RtspTap, type TapAnchor } from './rtsp-tap.ts';
+import { RtspTap, type RtpFromCamera, type TapAnchor } from './rtsp-tap.ts';
 import { readSegmentFile, segmentName, seqOf, waitUntilClosed } from './segment-file.ts';
 
 export * from './camera-ingest.types.ts';
+export type { RtpFromCamera } from './rtsp-tap.ts';
 
 const BACKOFF_START_MS = 250;
 const BACKOFF_CAP_RECORDING_MS = 1000;
@@ -50,10 +51,10 @@ const teeEscape = (s: string): string => s.replace(/[\\:|[\]]/g, '\\$&');
 /**
  * The always-on ingest of one camera: ONE supervised ffmpeg pulls the main stream (RTSP/TCP,
  * through a loopback relay that reads the camera's RTCP), copies video, transcodes audio to AAC and
- * writes ~2 s keyframe-aligned MPEG-TS segments into `<spoolDir>/<cameraId>/`, a live MPEG-TS feed
- * to 127.0.0.1:`livePort` (a consumer may come and go: it is UDP, nothing waits for it), and an
- * audio level per second. Gaps are detected within `stallMs` + 0.25 s and the ingest reconnects by
- * itself with backoff (1 s cap while recording).
+ * writes ~2 s keyframe-aligned MPEG-TS segments into `<spoolDir>/<cameraId>/` and an audio level
+ * per second. Live consumers take the camera's RTP from the relay (`subscribeRtp`), never from
+ * this ffmpeg, so none of them can slow or stop it. Gaps are detected within `stallMs` + 0.25 s
+ * and the ingest reconnects by itself with backoff (1 s cap while recording).
  */
 export class CameraIngest extends EventEmitter<CameraIngestEvents> {
   readonly cameraId: string;
@@ -89,7 +90,6 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
     super();
     if (!options.cameraId || !/^[A-Za-z0-9._-]+$/.test(options.cameraId)) throw new TypeError('CameraIngest: cameraId must be [A-Za-z0-9._-]+');
     if (!options.spoolDir) throw new TypeError('CameraIngest: spoolDir is required');
-    if (!Number.isInteger(options.livePort) || options.livePort <= 0 || options.livePort > 65535) throw new TypeError('CameraIngest: livePort must be a port number');
     let url: URL;
     try {
       url = new URL(options.rtspUrl);
@@ -130,6 +130,12 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
 
   get state(): IngestState {
     return this.current;
+  }
+
+  /** Live consumers: every RTP packet the camera sends, as it passes the relay. Returns the unsubscribe. */
+  subscribeRtp(listener: (rtp: RtpFromCamera) => void): () => void {
+    this.tap.on('rtp', listener);
+    return () => void this.tap.off('rtp', listener);
   }
 
   /** The ffmpeg pid of the current run (tests, metrics). */
@@ -221,19 +227,16 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
   }
 
   private ffmpegArgs(inputUrl: string, startSeq: number): string[] {
-    const seg = this.o.segmentSeconds ?? 2;
     const segmentOpts = [
       'f=segment',
       'onfail=abort',
-      `segment_time=${seg}`,
+      `segment_time=${this.o.segmentSeconds ?? 2}`,
       'segment_format=mpegts',
       'reset_timestamps=0',
       'segment_list=pipe\\\\\\:3', // escaped twice: tee splits slaves, then parses their options
       'segment_list_type=csv',
       `segment_start_number=${startSeq}`,
     ].join(':');
-    const segmentTarget = teeEscape(join(this.dir, 'seg-%010d.ts'));
-    const liveTarget = teeEscape(`udp://127.0.0.1:${this.o.livePort}?pkt_size=1316`);
     // Only the RMS level is needed: computing astats' other ~25 statistics per sample cost more CPU
     // than the rest of the ingest (bench:record). The selection options exist from libavfilter 8.
     const levelOnly = this.binary!.avformatMajor >= 59 ? ':measure_perchannel=none:measure_overall=RMS_level' : '';
@@ -247,8 +250,10 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
       '-c:v', 'copy',
       '-c:a', 'aac', '-b:a', String(this.o.audioBitrate ?? 64_000),
       '-af', `astats=metadata=1:reset=1${levelOnly},ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:4'`,
+      // Through tee (one slave): the segment muxer used directly shifts the list times of a
+      // connection whose first frame is stamped early, by ~1.4 s (ingest-time test).
       '-f', 'tee',
-      `[${segmentOpts}]${segmentTarget}|[f=mpegts:onfail=ignore]${liveTarget}`,
+      `[${segmentOpts}]${teeEscape(join(this.dir, 'seg-%010d.ts'))}`,
     ];
   }
 

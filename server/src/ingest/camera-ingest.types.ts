@@ -16,8 +16,6 @@ export interface CameraIngestOptions {
   spoolDir: string;
   /** Target segment length; cuts happen at the first keyframe after it. Default 2. */
   segmentSeconds?: number;
-  /** Loopback UDP port that receives the live MPEG-TS feed (127.0.0.1). */
-  livePort: number;
   log: Logger;
   clock?: Clock;
   /** Camera clock minus true time (ONVIF GetSystemDateAndTime), subtracted from RTCP times. Default 0. */

@@ -48,6 +48,16 @@ export interface RtspTapEvents {
   anchor: [TapAnchor];
   /** Minimum (arrival − camera capture time) of video over the last window, ms, camera clock. */
   latency: [ms: number];
+  /** An RTP packet from the camera (emitted only while somebody listens): live consumers. */
+  rtp: [RtpFromCamera];
+}
+
+export interface RtpFromCamera {
+  track: TapTrack;
+  /** The RTP packet as the camera sent it (without the 4-byte interleave header). Do not modify. */
+  packet: Buffer;
+  /** The camera's SDP of this connection (payload types, sprop-parameter-sets). */
+  sdp: string;
 }
 
 export interface RtspTapOptions {
@@ -64,6 +74,8 @@ export interface RtspTapOptions {
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const LATENCY_WINDOW_MS = 5000;
+/** Reads land here and are copied out at once: one buffer serves every relay of the process. */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 interface SenderReport {
   ntpMs: number;
@@ -84,6 +96,11 @@ type Unit = { kind: 'frame'; channel: number; raw: Buffer; payload: Buffer } | {
 class StreamSplitter {
   private pending: Buffer | null = null;
   constructor(private readonly onUnit: (u: Unit) => void) {}
+
+  /** No partial unit is waiting for the next chunk. */
+  get idle(): boolean {
+    return this.pending === null;
+  }
 
   push(chunk: Buffer): void {
     let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -206,6 +223,7 @@ function rtpToMs(sr: SenderReport, rtp: number, clockRate: number): number {
 class TapConnection {
   private readonly tracks: TrackState[] = [];
   private sdp: SdpMedia[] = [];
+  private sdpText = '';
   private setups = 0;
   private mode: 'setup' | 'holding' | 'rtcp' | 'arrival' = 'setup';
   private held: Buffer[] = [];
@@ -214,6 +232,12 @@ class TapConnection {
   private latencyMin = Infinity;
   private latencyWindowStart = 0;
   private firstVideoArrival: number | null = null;
+  private readonly fromCameraSplitter: StreamSplitter;
+  /** Interleaved channels whose first RTP packet went out after its primer. */
+  private readonly primed = new Set<number>();
+  /** While a chunk is passed through whole, its units are only read, not forwarded one by one. */
+  private observing = false;
+  private waitingForDrain = false;
   lastMediaAt: number | null = null;
   anchor: TapAnchor | null = null;
   closed = false;
@@ -225,20 +249,8 @@ class TapConnection {
     private readonly o: RtspTapOptions,
     private readonly now: () => number,
   ) {
-    const fromCamera = new StreamSplitter((u) => this.fromCamera(u));
+    this.fromCameraSplitter = new StreamSplitter((u) => this.fromCamera(u));
     const fromFfmpeg = new StreamSplitter((u) => this.fromFfmpeg(u));
-    up.on('data', (chunk: Buffer) => {
-      down.cork();
-      try {
-        fromCamera.push(chunk);
-      } finally {
-        down.uncork();
-      }
-      if (down.writableNeedDrain) {
-        up.pause();
-        down.once('drain', () => up.resume());
-      }
-    });
     down.on('data', (chunk: Buffer) => {
       if (!up.write(chunk)) {
         down.pause();
@@ -246,6 +258,36 @@ class TapConnection {
       }
       fromFfmpeg.push(chunk);
     });
+  }
+
+  /**
+   * One read from the camera (`data` is the caller's reused read buffer: copied here). In the steady
+   * state the chunk goes to ffmpeg whole, in one write, rather than one write per RTP packet.
+   * Reads are never delayed to batch them: arrival times must stay exact (ingest-time test).
+   */
+  fromCameraChunk(data: Uint8Array): void {
+    if (this.closed) return;
+    const chunk = Buffer.allocUnsafe(data.length);
+    chunk.set(data);
+    // Whole chunks only once no unit is half-forwarded and every stream had its primer.
+    const passthrough = this.mode === 'rtcp' && this.fromCameraSplitter.idle && this.tracks.every((t) => this.primed.has(t.rtpChannel));
+    this.down.cork();
+    try {
+      this.observing = passthrough;
+      this.fromCameraSplitter.push(chunk);
+      if (passthrough) this.down.write(chunk);
+    } finally {
+      this.observing = false;
+      this.down.uncork();
+    }
+    if (this.down.writableNeedDrain && !this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.up.pause();
+      this.down.once('drain', () => {
+        this.waitingForDrain = false;
+        if (!this.closed) this.up.resume();
+      });
+    }
   }
 
   close(): void {
@@ -279,7 +321,10 @@ class TapConnection {
 
   private fromCamera(u: Unit): void {
     if (u.kind === 'message') {
-      if (!this.sdp.length && /\r\ncontent-type:\s*application\/sdp/i.test(u.head)) this.sdp = parseSdpMedia(u.body.toString('latin1'));
+      if (!this.sdp.length && /\r\ncontent-type:\s*application\/sdp/i.test(u.head)) {
+        this.sdpText = u.body.toString('latin1');
+        this.sdp = parseSdpMedia(this.sdpText);
+      }
       return this.forward(u.raw);
     }
     const track = this.tracks.find((t) => t.rtpChannel === u.channel || t.rtpChannel + 1 === u.channel);
@@ -296,6 +341,7 @@ class TapConnection {
     // RTP
     const at = this.now();
     this.lastMediaAt = at;
+    if (track && this.tap.listenerCount('rtp') > 0) this.tap.emitSafe('rtp', { track, packet: u.payload, sdp: this.sdpText });
     if (track && u.payload.length >= 12) {
       const rtp = u.payload.readUInt32BE(4);
       if (track.firstRtp === null) track.firstRtp = rtp;
@@ -327,10 +373,8 @@ class TapConnection {
   }
 
   private forward(raw: Buffer): void {
-    if (!this.closed) this.down.write(raw);
+    if (!this.closed && !this.observing) this.down.write(raw);
   }
-
-  private readonly primed = new Set<number>();
 
   /** Forwards an RTP frame, preceded by a primer when it is the first of its stream. */
   private forwardRtp(raw: Buffer): void {
@@ -486,9 +530,19 @@ export class RtspTap extends EventEmitter<RtspTapEvents> {
     }
     this.expecting = false;
     down.setNoDelay(true);
-    const up = connect({ host: this.host, port: this.o.port });
-    up.setNoDelay(true);
     let conn: TapConnection | null = null;
+    const up = connect({
+      host: this.host,
+      port: this.o.port,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n, buf) => {
+          conn?.fromCameraChunk(buf.subarray(0, n));
+          return true;
+        },
+      },
+    });
+    up.setNoDelay(true);
     let connectedUp = false;
     const connectTimer = setTimeout(() => up.destroy(new Error(`connect to ${this.host}:${this.o.port} timed out`)), 5000);
     up.once('connect', () => {

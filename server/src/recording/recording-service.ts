@@ -26,8 +26,6 @@ export interface RecordingSettings {
   preRollS: number;
   segmentSeconds: number;
   spoolRetentionS: number;
-  /** Camera i's live feed goes to 127.0.0.1:(liveBasePort + i). */
-  liveBasePort: number;
 }
 
 interface ActiveRecording {
@@ -142,14 +140,12 @@ export class RecordingService implements SessionLifecycleHooks {
     if (!probe || this.cameraStates.get(cameraId).state !== 'online' || this.diskFull) return;
     if (running && running.url === probe.mainUrl) return;
     if (running) void this.stopIngest(cameraId);
-    const index = this.cameras.list().findIndex((c) => c.id === cameraId);
     const ingest = new CameraIngest({
       cameraId,
       rtspUrl: probe.mainUrl,
       credentials: this.cameraManager.credentials(camera.source),
       spoolDir: this.spool.dir,
       segmentSeconds: this.settings.segmentSeconds,
-      livePort: this.settings.liveBasePort + Math.max(0, index),
       cameraClockOffsetMs: probe.clockOffsetMs ?? 0,
       log: this.log.child({ camera: cameraId }),
     });
