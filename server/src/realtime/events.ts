@@ -19,7 +19,26 @@ export interface ServerToClientEvents {
   'session:state': (change: SessionStateEvent) => void;
   /** A mark was added to such a session, or corrected. */
   'session:mark': (event: SessionMarkEvent) => void;
+  /** A recording gap opened or closed on a camera of a room the user may see (wall alarms). */
+  'recording:interruption': (event: InterruptionEvent) => void;
+  /** A live viewer's stream ended on the server side (worker restart, camera gone): watch again. */
+  'live:ended': (event: { viewerId: string; reason: string }) => void;
 }
+
+export interface InterruptionEvent {
+  sessionId: string;
+  roomId: string | null;
+  cameraId: string;
+  cause: string;
+  startedAt: string;
+  /** null while the gap is open. */
+  endedAt: string | null;
+}
+
+/** Which stream of a camera a live viewer wants: grid tiles take `sub`, an enlarged room `main`. */
+export type LiveStreamKind = 'main' | 'sub';
+
+export type LiveAck<T> = (result: ({ ok: true } & T) | { ok: false; error: { code: string; message: string } }) => void;
 
 /** `scheduled → recording ⇄ recess → ended → sealed`. */
 export type SessionState = 'scheduled' | 'recording' | 'recess' | 'ended' | 'sealed';
@@ -71,6 +90,16 @@ export interface SessionMarkEvent {
 export interface ClientToServerEvents {
   /** Clock offset measurement: the server acknowledges with its own time in epoch ms. */
   'clock:ping': (clientTime: number, ack: (serverTime: number) => void) => void;
+  /**
+   * WebRTC: ask to watch a camera. The server answers with a complete offer (all its candidates in
+   * the SDP, no trickle): 403 `forbidden` for a role or room the user may not watch, 404 for an
+   * unknown camera, 503 `live_unavailable` while the live worker restarts.
+   */
+  'live:watch': (request: { cameraId: string; stream: LiveStreamKind }, ack: LiveAck<{ viewerId: string; offer: { type: 'offer'; sdp: string } }>) => void;
+  /** WebRTC: the browser's complete answer (gathering finished) for a viewer. */
+  'live:answer': (request: { viewerId: string; answer: { type: 'answer'; sdp: string } }, ack: LiveAck<object>) => void;
+  /** Stop watching (also done for every viewer of a socket when it disconnects). */
+  'live:stop': (request: { viewerId: string }) => void;
 }
 
 /** Server-side data kept per socket. */
