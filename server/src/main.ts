@@ -99,6 +99,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   );
   sessions.setHooks(recording);
   recording.onLevel = (level) => gateway?.cameraLevel(level);
+  recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,

@@ -1,7 +1,8 @@
+import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientToServerEvents, InterruptionEvent, ServerToClientEvents } from '../../server/src/realtime/events.ts';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { pause, waitFor } from '../helpers/wait.ts';
-
 
 interface Gap { id: number; cameraId: string | null; cause: string; startedAt: string; endedAt: string | null; explanation: string | null }
 
@@ -9,6 +10,8 @@ let server: TestServer;
 let clerk: ApiClient;
 let admin: ApiClient;
 let sessionId: string;
+let supervisorSocket: Socket<ServerToClientEvents, ClientToServerEvents>;
+const alarms: InterruptionEvent[] = [];
 const session = async () => (await clerk.get(`/api/sessions/${sessionId}`)).json as { state: string; interruptions: Gap[] };
 const segments = async () => (await clerk.get(`/api/sessions/${sessionId}/segments`)).json as { cameraId: string; startedAt: string; endedAt: string }[];
 
@@ -23,9 +26,15 @@ beforeAll(async () => {
   sessionId = created.json.id;
   expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
   await waitFor(async () => (await segments()).length >= 4, 20_000);
+  const supervisor = new ApiClient(server.url);
+  await supervisor.login('supervisor');
+  supervisorSocket = connect(server.url, { transports: ['websocket'], reconnection: false, extraHeaders: { cookie: supervisor.sessionCookie! } });
+  supervisorSocket.on('recording:interruption', (event) => alarms.push(event));
+  await new Promise<void>((resolve) => supervisorSocket.once('server:hello', () => resolve()));
 }, 90_000);
 
 afterAll(async () => {
+  supervisorSocket?.close();
   await server?.stop();
 });
 
@@ -50,6 +59,12 @@ describe('a camera that drops out while a session records', () => {
     expect(length).toBeLessThan(9000);
     expect(Math.abs(Date.parse(gap!.startedAt) - outageStarted)).toBeLessThan(2500);
     await waitFor(async () => (await segments()).some((s) => s.cameraId === 'i1-wide' && Date.parse(s.startedAt) >= Date.parse(gap!.endedAt!)), 10_000);
+    // The supervisor's wall heard the gap open while it lasted, then close.
+    expect(alarms.map((a) => [a.sessionId, a.roomId, a.cameraId, a.endedAt === null])).toEqual([
+      [sessionId, 'interview-1', 'i1-wide', true],
+      [sessionId, 'interview-1', 'i1-wide', false],
+    ]);
+    expect(alarms[1]!.endedAt).toBe(gap!.endedAt);
   }, 60_000);
 
   it('cannot be sealed until the interruption is explained', async () => {

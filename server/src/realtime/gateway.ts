@@ -6,7 +6,7 @@ import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import { readCookie, SESSION_COOKIE } from '../api/http-context.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ClientToServerEvents, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
+import type { ClientToServerEvents, InterruptionEvent, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -71,6 +71,11 @@ export class RealtimeGateway {
   /** A mark was added or corrected: to whoever may watch the session's room. */
   sessionMark(event: SessionMarkEvent): void {
     this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('session:mark', event);
+  }
+
+  /** A recording gap opened or closed: to whoever may watch the session's room. */
+  recordingInterruption(event: InterruptionEvent): void {
+    this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('recording:interruption', event);
   }
 
   /** Disconnects every socket of a login session (called at logout). */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { InterruptionEvent } from '../realtime/events.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CameraManager } from '../cameras/camera-manager.ts';
 import type { CameraRepository } from '../cameras/camera-repository.ts';
@@ -61,6 +62,8 @@ export class RecordingService implements SessionLifecycleHooks {
   private closed = false;
   /** Audio levels of every ingest, about once a second (wired to the socket gateway). */
   onLevel: ((level: AudioLevel) => void) | null = null;
+  /** A camera of a recording session lost its feed (`endedAt` null) or got it back: wall alarms. */
+  onInterruptionEvent: ((event: InterruptionEvent) => void) | null = null;
 
   constructor(
     private readonly settings: RecordingSettings,
@@ -155,6 +158,7 @@ export class RecordingService implements SessionLifecycleHooks {
       this.audit.record({ actor: null }, 'recording.clock_drift', drift.cameraId, { driftMs: drift.driftMs, at: drift.at });
       this.log.warn({ camera: drift.cameraId, driftMs: drift.driftMs }, 'camera clock drift re-anchored');
     });
+    ingest.on('gap', (gap) => this.publishInterruption(gap.cameraId, gap.cause, gap.startedAt, null));
     ingest.on('interruption', (interruption) => this.onInterruption(interruption));
     ingest.on('startFailed', (err) => this.log.error({ err, camera: cameraId }, 'ingest could not start'));
     this.ingests.set(cameraId, { ingest, url: probe.mainUrl });
@@ -328,6 +332,19 @@ export class RecordingService implements SessionLifecycleHooks {
         cause: gap.cause, explanation: null, explainedBy: null, explainedAt: null,
       });
       this.log.warn({ session: recording.session.id, camera: gap.cameraId, cause: gap.cause, from: gap.startedAt, to: gap.endedAt }, 'recording interrupted');
+    }
+    this.publishInterruption(gap.cameraId, gap.cause, gap.startedAt, gap.endedAt);
+  }
+
+  private publishInterruption(cameraId: string, cause: string, startedAt: string, endedAt: string | null): void {
+    for (const recording of this.active.values()) {
+      if (!recording.cameraIds.includes(cameraId) || recording.paused) continue;
+      const event: InterruptionEvent = { sessionId: recording.session.id, roomId: recording.session.roomId, cameraId, cause, startedAt, endedAt };
+      try {
+        this.onInterruptionEvent?.(event);
+      } catch (err) {
+        this.log.error({ err }, 'interruption listener threw');
+      }
     }
   }
 
