@@ -258,4 +258,35 @@ export const migrations: Migration[] = [
       CREATE INDEX session_clock_session ON session_clock(session_id);
     `,
   },
+  {
+    version: 5,
+    name: 'custody log: who viewed (live) or exported what, per session',
+    sql: `
+      CREATE TABLE custody_log (
+        id INTEGER PRIMARY KEY,
+        -- The session recording in the room at the time, if any.
+        session_id TEXT REFERENCES sessions(id),
+        room_id TEXT,
+        camera_id TEXT,
+        username TEXT NOT NULL,
+        -- 'live_view', later 'export', 'replay', …
+        action TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        -- null while it lasts (or when the server stopped before it ended).
+        ended_at TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX custody_log_session ON custody_log(session_id);
+      CREATE INDEX custody_log_started ON custody_log(started_at);
+      -- A row is written once and closed once: only an open row's end and detail may change.
+      CREATE TRIGGER custody_log_close_once BEFORE UPDATE ON custody_log
+        WHEN OLD.ended_at IS NOT NULL
+          OR NEW.id IS NOT OLD.id OR NEW.session_id IS NOT OLD.session_id OR NEW.room_id IS NOT OLD.room_id
+          OR NEW.camera_id IS NOT OLD.camera_id OR NEW.username IS NOT OLD.username OR NEW.action IS NOT OLD.action
+          OR NEW.started_at IS NOT OLD.started_at
+        BEGIN SELECT RAISE(ABORT, 'custody log rows are closed once and never rewritten'); END;
+      CREATE TRIGGER custody_log_no_delete BEFORE DELETE ON custody_log
+        BEGIN SELECT RAISE(ABORT, 'custody log rows are never deleted'); END;
+    `,
+  },
 ];
