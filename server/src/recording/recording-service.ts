@@ -130,6 +130,11 @@ export class RecordingService implements SessionLifecycleHooks {
     this.log.error({ session: session.id, files }, 'segment files without an index row: kept and reported');
   }
 
+  /** A camera's running ingest, for live consumers (`subscribeRtp`); undefined while it has none. */
+  ingestOf(cameraId: string): CameraIngest | undefined {
+    return this.ingests.get(cameraId)?.ingest;
+  }
+
   /** Starts an ingest for a camera that came online with a known main stream; stops one for a removed camera. */
   private syncIngest(cameraId: string): void {
     if (this.closed) return;
