@@ -204,6 +204,14 @@ export function validateConfig(config: Config, env: NodeJS.ProcessEnv): string[]
       `server.host: demo mode binds loopback only (127.0.0.1), got "${config.server.host}"; set mode: production with real users to serve a network`,
     );
   }
+  config.live.iceServers.forEach((server, i) => {
+    if (server.credential !== undefined) checkSecret(`live.iceServers[${i}].credential`, server.credential, config, env, problems);
+  });
+  if (config.mode === 'demo') {
+    config.live.candidateAddresses.forEach((address, i) => {
+      if (!LOOPBACK.test(address)) problems.push(`live.candidateAddresses[${i}]: demo mode advertises loopback only (127.0.0.1), got "${address}"`);
+    });
+  }
   if (config.server.tls) {
     for (const key of ['cert', 'key'] as const) {
       try {

@@ -125,6 +125,23 @@ export const configSchema = z.strictObject({
     }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
+  /** Live view over WebRTC (the werift worker). */
+  live: z
+    .strictObject({
+      /** STUN/TURN servers for both peers; empty on a LAN (the default). */
+      iceServers: z
+        .array(
+          z.strictObject({
+            urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+            username: z.string().min(1).optional(),
+            credential: secret.optional(),
+          }),
+        )
+        .default([]),
+      /** Addresses the worker binds and advertises as ICE host candidates. Loopback only: remote candidates that are not loopback are dropped. */
+      candidateAddresses: z.array(z.union([z.ipv4(), z.ipv6()])).min(1).default(['127.0.0.1']),
+    })
+    .default({ iceServers: [], candidateAddresses: ['127.0.0.1'] }),
   /** Simulated cameras started with the server (the demo), on loopback. */
   simulator: z
     .strictObject({
