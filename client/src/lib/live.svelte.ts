@@ -1,14 +1,36 @@
-// The socket.io connection (same origin, default path), opened after login.
+// The socket.io connection (same origin, default path), opened after login. Pages subscribe to its
+// events through `on` (kept across logins and reconnects) and ask for live video through `watch`.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
+import type { ClientToServerEvents, LiveStreamKind, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
 import { cameraAdmin } from './cameras.svelte.ts';
 import { rooms } from './rooms.svelte.ts';
 
 type HrSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type EventName = keyof ServerToClientEvents;
+type Listener = (...args: never[]) => void;
+
+/** How long a live signalling request may take before it counts as failed. */
+const ACK_TIMEOUT_MS = 8_000;
+
+export interface LiveError {
+  code: string;
+  message: string;
+}
+
+export interface WatchOffer {
+  viewerId: string;
+  offer: { type: 'offer'; sdp: string };
+  /** Not sent today (a LAN product); used when the server ever sends them. */
+  iceServers?: RTCIceServer[];
+}
+
+export type LiveResult<T> = ({ ok: true } & T) | { ok: false; error: LiveError };
 
 class Live {
   online = $state(false);
   private socket: HrSocket | null = null;
+  private readonly listeners = new Map<EventName, Set<Listener>>();
+  private readonly connectListeners = new Set<() => void>();
 
   connect(): void {
     if (this.socket) return;
@@ -19,6 +41,7 @@ class Live {
       // Changes before this socket joined its rooms (or while it was away) were not delivered: read again.
       if (rooms.loaded) void rooms.load();
       if (cameraAdmin.isActive) void cameraAdmin.load();
+      for (const listener of [...this.connectListeners]) safely(listener);
     });
     socket.on('disconnect', () => {
       this.online = false;
@@ -31,6 +54,7 @@ class Live {
       if (rooms.loaded) void rooms.load();
       if (cameraAdmin.loaded) void cameraAdmin.load();
     });
+    for (const [event, set] of this.listeners) for (const listener of set) this.attach(socket, event, listener);
     this.socket = socket;
   }
 
@@ -38,6 +62,62 @@ class Live {
     this.socket?.disconnect();
     this.socket = null;
     this.online = false;
+  }
+
+  /** Listen to a server event on this and every later connection; returns the unsubscribe. */
+  on<E extends EventName>(event: E, listener: ServerToClientEvents[E]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as Listener);
+    if (this.socket) this.attach(this.socket, event, listener as Listener);
+    return () => {
+      set.delete(listener as Listener);
+      (this.socket as unknown as { off(e: string, l: Listener): void } | null)?.off(event, listener as Listener);
+    };
+  }
+
+  /** Called after every (re)connection: whatever the server held for the old socket is gone. */
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Ask the server for a WebRTC offer for one camera. */
+  watch(cameraId: string, stream: LiveStreamKind): Promise<LiveResult<WatchOffer>> {
+    return this.request((socket, ack) => socket.emit('live:watch', { cameraId, stream }, ack));
+  }
+
+  /** Send the browser's complete answer for a viewer. */
+  answer(viewerId: string, sdp: string): Promise<LiveResult<object>> {
+    return this.request((socket, ack) => socket.emit('live:answer', { viewerId, answer: { type: 'answer', sdp } }, ack));
+  }
+
+  stop(viewerId: string): void {
+    if (this.socket?.connected) this.socket.emit('live:stop', { viewerId });
+  }
+
+  private request<T>(send: (socket: HrSocket, ack: (result: LiveResult<T>) => void) => void): Promise<LiveResult<T>> {
+    const socket = this.socket;
+    if (!socket?.connected) return Promise.resolve({ ok: false, error: { code: 'offline', message: 'not connected' } });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, error: { code: 'timeout', message: 'no answer from the server' } }), ACK_TIMEOUT_MS);
+      send(socket, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+    });
+  }
+
+  private attach(socket: HrSocket, event: EventName, listener: Listener): void {
+    (socket as unknown as { on(e: string, l: Listener): void }).on(event, listener);
+  }
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    console.warn('live listener failed', e);
   }
 }
 
