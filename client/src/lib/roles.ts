@@ -6,7 +6,7 @@ export const APP_ROUTES: readonly Exclude<RoutePath, '/login'>[] = ['/console', 
 
 const ALLOWED: Record<Exclude<RoutePath, '/login'>, readonly string[]> = {
   '/console': ['clerk'],
-  '/wall': ['supervisor'],
+  '/wall': ['supervisor', 'clerk'],
   '/replay': ['legal', 'supervisor'],
   '/admin': ['admin', 'security', 'auditor'],
 };

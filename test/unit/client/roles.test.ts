@@ -21,15 +21,16 @@ describe('client routes by role', () => {
       expect(canOpen([role], '/admin')).toBe(true);
     }
     for (const role of ['clerk', 'supervisor', 'legal']) expect(canOpen([role], '/admin')).toBe(false);
-    expect(canOpen(['clerk'], '/wall')).toBe(false);
+    // Clerks watch their own rooms live (the server limits what the wall shows them).
+    expect(canOpen(['clerk'], '/wall')).toBe(true);
     expect(canOpen(['legal'], '/console')).toBe(false);
     expect(canOpen([], '/login')).toBe(true);
   });
 
   test('the navigation lists exactly the pages a user may open', () => {
-    expect(routesFor(['clerk'])).toEqual(['/console']);
+    expect(routesFor(['clerk'])).toEqual(['/console', '/wall']);
     expect(routesFor(['supervisor'])).toEqual(['/wall', '/replay']);
-    expect(routesFor(['clerk', 'legal'])).toEqual(['/console', '/replay']);
+    expect(routesFor(['clerk', 'legal'])).toEqual(['/console', '/wall', '/replay']);
   });
 
   test('only the contract routes are known', () => {
