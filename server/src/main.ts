@@ -29,6 +29,8 @@ import { loadChecklist } from './checklist/checklist.ts';
 import { resolveSecret } from './config/loader.ts';
 import type { Config } from './config/schema.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
+import { CustodyLog } from './custody/custody-log.ts';
+import { WebRtcService } from './live/webrtc-service.ts';
 import { RoomRepository } from './rooms/room-repository.ts';
 import { SessionRepository } from './sessions/session-repository.ts';
 import { SessionService } from './sessions/session-service.ts';
@@ -136,6 +138,12 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     socket.on('close', () => connections.delete(socket));
   });
   gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'));
+  // WebRTC live view: a worker process of its own, fed from the ingests' relays.
+  const live = new WebRtcService(
+    { iceServers: config.live.iceServers.map((s) => ({ ...s, ...(s.credential === undefined ? {} : { credential: resolveSecret(s.credential) }) })), candidateAddresses: config.live.candidateAddresses, logLevel: rootLog.level },
+    { auth, cameras, sessions: sessionRepository, custody: new CustodyLog(db, clock), ingestOf: (cameraId) => recording.ingestOf(cameraId), log: logFor('live') },
+  );
+  live.attach(gateway.io);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -147,6 +155,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     });
   } catch (err) {
     gateway.close();
+    await live.close();
     await simulator?.close();
     db.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -161,6 +170,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   cameraManager.sync();
   recording.start();
+  await live.start();
   disk.start(config.recording.disk.checkIntervalS * 1000);
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
@@ -177,6 +187,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         clearInterval(sweep);
         cameraManager.close();
         disk.close();
+        await live.close();
         await recording.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

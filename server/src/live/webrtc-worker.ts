@@ -1,0 +1,356 @@
+/**
+ * The WebRTC worker: a child process of the server (spawned by `WebRtcService`) that holds one
+ * werift RTCPeerConnection per live viewer and forwards each camera's H.264 RTP to them. It runs
+ * apart from the server so that no viewer, no werift bug and no burst of packets can stall the
+ * recording or the API; if it dies, the server restarts it and the viewers watch again.
+ *
+ * Control comes over IPC, RTP over loopback UDP (see webrtc-worker.types.ts for both).
+ */
+import { createSocket, type RemoteInfo } from 'node:dgram';
+import { isIPv4 } from 'node:net';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type CandidatePair } from 'werift';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import {
+  RTP_HEADER_BYTES,
+  RTP_MAGIC,
+  TRACK_VIDEO,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from './webrtc-worker.types.ts';
+
+/** The one video codec offered: H.264 constrained baseline 3.1, packetization-mode 1 (werift ignores fmtp when matching). */
+export const H264_PAYLOAD_TYPE = 102;
+const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+const GATHER_TIMEOUT_MS = 10_000;
+const ANSWER_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 20_000;
+
+export const isLoopback = (address: string): boolean => (isIPv4(address) ? address.startsWith('127.') : address === '::1');
+
+/** Removes remote candidates that are not loopback from an SDP (and any mDNS `.local` name). */
+export function keepLoopbackCandidates(sdp: string): string {
+  return sdp
+    .split(/\r\n/)
+    .filter((line) => !line.startsWith('a=candidate:') || isLoopback(line.split(' ')[4] ?? ''))
+    .join('\r\n');
+}
+
+/** NAL unit types an H.264 RTP payload starts or carries (single NAL, STAP-A, FU-A start). */
+export function nalTypes(payload: Buffer): number[] {
+  if (payload.length < 1) return [];
+  const type = payload[0]! & 0x1f;
+  if (type >= 1 && type <= 23) return [type];
+  if (type === 24) {
+    const out: number[] = [];
+    for (let i = 1; i + 2 < payload.length; ) {
+      const size = payload.readUInt16BE(i);
+      if (size === 0 || i + 2 + size > payload.length) break;
+      out.push(payload[i + 2]! & 0x1f);
+      i += 2 + size;
+    }
+    return out;
+  }
+  if (type === 28 && payload.length >= 2 && payload[1]! & 0x80) return [payload[1]! & 0x1f];
+  return [];
+}
+
+/** SPS and PPS of the camera's SDP (`sprop-parameter-sets`), decoded. */
+export function parameterSets(sdp: string): Buffer[] {
+  const video = sdp.split(/\r?\nm=/).find((s) => s.startsWith('video'));
+  const sprop = video && /sprop-parameter-sets=([^;\s]+)/.exec(video);
+  if (!sprop) return [];
+  return sprop[1]!
+    .split(',')
+    .map((b64) => Buffer.from(b64, 'base64'))
+    .filter((nal) => nal.length > 0);
+}
+
+/** One STAP-A payload carrying the given NAL units. */
+function stapA(nals: Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x78])];
+  for (const nal of nals) {
+    const size = Buffer.alloc(2);
+    size.writeUInt16BE(nal.length);
+    parts.push(size, nal);
+  }
+  return Buffer.concat(parts);
+}
+
+interface CameraFeed {
+  index: number;
+  cameraId: string;
+  sdp: string;
+  parameterSets: Buffer[];
+  viewers: Set<Viewer>;
+}
+
+class Viewer {
+  readonly pc: RTCPeerConnection;
+  readonly track = new MediaStreamTrack({ kind: 'video' });
+  connected = false;
+  closed = false;
+  /** Media starts at a keyframe once the peer is connected. */
+  private started = false;
+  private seq = Math.floor(Math.random() * 0x10000);
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly feed: CameraFeed,
+    private readonly worker: Worker,
+  ) {
+    const init = worker.init;
+    const ipv4 = init.candidateAddresses.filter((a) => isIPv4(a));
+    const ipv6 = init.candidateAddresses.filter((a) => !isIPv4(a));
+    this.pc = new RTCPeerConnection({
+      iceServers: init.iceServers,
+      codecs: {
+        video: [
+          new RTCRtpCodecParameters({
+            mimeType: 'video/H264',
+            clockRate: 90000,
+            payloadType: H264_PAYLOAD_TYPE,
+            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
+            parameters: H264_FMTP,
+          }),
+        ],
+        audio: [],
+      },
+      // Host candidates: exactly the configured addresses (werift would add every interface).
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: init.candidateAddresses,
+      // One address per family: bind the sockets to it (else they listen on the wildcard).
+      iceInterfaceAddresses: {
+        ...(ipv4.length === 1 ? { udp4: ipv4[0] } : {}),
+        ...(ipv6.length === 1 ? { udp6: ipv6[0] } : {}),
+      },
+      iceFilterCandidatePair: init.loopbackOnly ? (pair: CandidatePair) => isLoopback(pair.remoteCandidate.host) : undefined,
+    });
+    this.pc.addTransceiver(this.track, { direction: 'sendonly' });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !this.connected) {
+        this.connected = true;
+        this.clearTimer();
+        worker.send({ type: 'connected', viewerId: this.id });
+      } else if (state === 'failed' || state === 'closed') {
+        worker.endViewer(this, `peer_${state}`);
+      }
+    });
+  }
+
+  /** Creates the offer and waits until ICE gathering is complete: the SDP carries every candidate. */
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    if (this.pc.iceGatheringState !== 'complete') {
+      await this.pc.iceGatheringStateChange.watch((state) => state === 'complete', GATHER_TIMEOUT_MS);
+    }
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new Error('no local description after gathering');
+    this.timer = setTimeout(() => this.worker.endViewer(this, 'no_answer'), ANSWER_TIMEOUT_MS);
+    return sdp;
+  }
+
+  async answer(sdp: string): Promise<void> {
+    const remote = this.worker.init.loopbackOnly ? keepLoopbackCandidates(sdp) : sdp;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: remote });
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      if (!this.connected) this.worker.endViewer(this, 'connect_timeout');
+    }, CONNECT_TIMEOUT_MS);
+  }
+
+  /** One camera video packet. Sequence numbers are the viewer's own, so skipping to a keyframe leaves no hole. */
+  forward(raw: Buffer): void {
+    if (!this.connected || this.closed || raw.length < 12) return;
+    let packet: RtpPacket;
+    try {
+      packet = RtpPacket.deSerialize(raw);
+    } catch {
+      return;
+    }
+    if (!this.started) {
+      const types = nalTypes(packet.payload);
+      if (!types.includes(7) && !types.includes(5)) return;
+      this.started = true;
+      // An IDR without in-band SPS/PPS: send the SDP's parameter sets first, at the same instant.
+      if (!types.includes(7) && this.feed.parameterSets.length > 0) {
+        this.write(new RtpPacket(new RtpHeader({ timestamp: packet.header.timestamp, marker: false, payloadType: H264_PAYLOAD_TYPE }), stapA(this.feed.parameterSets)));
+      }
+    }
+    packet.header.extension = false;
+    packet.header.extensions = [];
+    packet.header.padding = false;
+    packet.header.paddingSize = 0;
+    this.write(packet);
+  }
+
+  /** The camera reconnected (a new SDP): start again at its next keyframe. */
+  restart(): void {
+    this.started = false;
+  }
+
+  private write(packet: RtpPacket): void {
+    packet.header.sequenceNumber = this.seq;
+    this.seq = (this.seq + 1) & 0xffff;
+    this.track.writeRtp(packet);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimer();
+    this.track.stop();
+    this.pc.close().catch(() => undefined);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+class Worker {
+  init!: WorkerInit;
+  private readonly feeds = new Map<number, CameraFeed>();
+  private readonly viewers = new Map<string, Viewer>();
+  private readonly udp = createSocket('udp4');
+  private log: Logger = createLogger(process.env.LOG_LEVEL ?? 'info').child({ mod: 'webrtc-worker' });
+
+  start(): void {
+    process.on('message', (message: ToWorker) => {
+      try {
+        this.handle(message);
+      } catch (err) {
+        this.log.error({ err, type: message.type }, 'control message failed');
+      }
+    });
+    // The server is gone (IPC closed): nothing left to serve.
+    process.on('disconnect', () => this.exit(0));
+    this.udp.on('message', (msg, from) => this.onDatagram(msg, from));
+    this.udp.on('error', (err) => {
+      this.log.error({ err }, 'RTP socket failed');
+      this.exit(1);
+    });
+  }
+
+  send(message: FromWorker): void {
+    if (process.connected) process.send!(message);
+  }
+
+  private handle(message: ToWorker): void {
+    switch (message.type) {
+      case 'init':
+        this.init = message;
+        this.log = createLogger(message.logLevel).child({ mod: 'webrtc-worker' });
+        this.udp.bind(0, '127.0.0.1', () => {
+          const { port } = this.udp.address();
+          this.log.info({ port, candidateAddresses: message.candidateAddresses, loopbackOnly: message.loopbackOnly }, 'webrtc worker ready');
+          this.send({ type: 'ready', port });
+        });
+        return;
+      case 'camera': {
+        const feed = this.feeds.get(message.index);
+        if (feed) {
+          if (feed.sdp !== message.sdp) for (const viewer of feed.viewers) viewer.restart();
+          feed.sdp = message.sdp;
+          feed.parameterSets = parameterSets(message.sdp);
+        } else {
+          this.feeds.set(message.index, { index: message.index, cameraId: message.cameraId, sdp: message.sdp, parameterSets: parameterSets(message.sdp), viewers: new Set() });
+        }
+        return;
+      }
+      case 'watch':
+        void this.watch(message.requestId, message.viewerId, message.cameraIndex);
+        return;
+      case 'answer':
+        void this.answer(message.requestId, message.viewerId, message.sdp);
+        return;
+      case 'stop': {
+        const viewer = this.viewers.get(message.viewerId);
+        if (viewer) this.endViewer(viewer, 'stopped', false);
+        return;
+      }
+    }
+  }
+
+  private async watch(requestId: number, viewerId: string, cameraIndex: number): Promise<void> {
+    const feed = this.feeds.get(cameraIndex);
+    if (!feed) {
+      this.send({ type: 'failed', requestId, code: 'not_found', message: 'The camera has sent no video to the live service yet.' });
+      return;
+    }
+    let viewer: Viewer | undefined;
+    try {
+      viewer = new Viewer(viewerId, feed, this);
+      this.viewers.set(viewerId, viewer);
+      feed.viewers.add(viewer);
+      const sdp = await viewer.offer();
+      if (viewer.closed) throw new Error('viewer closed while gathering');
+      this.send({ type: 'offer', requestId, viewerId, sdp });
+      this.log.debug({ viewerId, camera: feed.cameraId }, 'offer sent');
+    } catch (err) {
+      this.log.warn({ err, viewerId }, 'offer failed');
+      if (viewer) this.endViewer(viewer, 'offer_failed', false);
+      this.send({ type: 'failed', requestId, code: 'live_unavailable', message: 'The live service could not prepare the stream; try again.' });
+    }
+  }
+
+  private async answer(requestId: number, viewerId: string, sdp: string): Promise<void> {
+    const viewer = this.viewers.get(viewerId);
+    if (!viewer) {
+      this.send({ type: 'failed', requestId, code: 'not_found', message: 'This live view has ended; watch again.' });
+      return;
+    }
+    try {
+      await viewer.answer(sdp);
+      this.send({ type: 'answered', requestId, viewerId });
+    } catch (err) {
+      this.log.warn({ err, viewerId }, 'answer refused');
+      this.endViewer(viewer, 'bad_answer', false);
+      this.send({ type: 'failed', requestId, code: 'bad_answer', message: 'The answer could not be applied: send a complete SDP answer to this offer.' });
+    }
+  }
+
+  /** Closes a viewer; tells the main process unless it asked for it. */
+  endViewer(viewer: Viewer, reason: string, notify = true): void {
+    if (viewer.closed) return;
+    viewer.close();
+    this.viewers.delete(viewer.id);
+    viewer.feed.viewers.delete(viewer);
+    this.log.debug({ viewerId: viewer.id, reason }, 'viewer ended');
+    if (notify) this.send({ type: 'ended', viewerId: viewer.id, reason });
+  }
+
+  private onDatagram(msg: Buffer, from: RemoteInfo): void {
+    const source = this.init?.rtpSource;
+    if (!source || from.address !== source.address || from.port !== source.port) return;
+    if (msg.length < RTP_HEADER_BYTES + 12 || msg[0] !== RTP_MAGIC || msg[1] !== TRACK_VIDEO) return;
+    const feed = this.feeds.get(msg.readUInt16BE(2));
+    if (!feed || feed.viewers.size === 0) return;
+    const rtp = msg.subarray(RTP_HEADER_BYTES);
+    for (const viewer of feed.viewers) {
+      try {
+        viewer.forward(rtp);
+      } catch (err) {
+        this.log.warn({ err, viewerId: viewer.id }, 'forward failed');
+      }
+    }
+  }
+
+  private exit(code: number): void {
+    for (const viewer of this.viewers.values()) viewer.close();
+    this.udp.close();
+    process.exit(code);
+  }
+}
+
+if (process.send && process.env.HR_WEBRTC_WORKER === '1') {
+  const worker = new Worker();
+  // werift rejects promises on closed transports now and then: log them, they concern one viewer.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`webrtc worker: unhandled rejection: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+  });
+  worker.start();
+}
