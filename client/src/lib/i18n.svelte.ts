@@ -114,6 +114,7 @@ const zh = {
 
   'live.connecting': '正在连接…',
   'live.retrying': '连接中断，正在重试…',
+  'live.cameraOffline': '摄像机离线，等待恢复…',
   'live.unavailable': '无法播放',
   'live.forbidden': '无权观看此摄像机',
   'live.fellBack': 'WebRTC 无法连接，已自动切换到 FLV',
@@ -401,6 +402,7 @@ const en: Record<MessageKey, string> = {
 
   'live.connecting': 'Connecting…',
   'live.retrying': 'Connection lost, retrying…',
+  'live.cameraOffline': 'Camera offline, waiting…',
   'live.unavailable': 'Cannot play',
   'live.forbidden': 'You may not watch this camera',
   'live.fellBack': 'WebRTC did not connect: switched to FLV by itself',

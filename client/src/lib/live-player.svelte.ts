@@ -25,6 +25,8 @@ const STALL_MS = 6_000;
 const STALL_CHECK_MS = 2_000;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 15_000;
+/** WebRTC failures that say the network does not carry it: auto mode falls back to FLV on these. */
+const NETWORK_FAILURES = new Set(['no_video', 'ice_failed', 'timeout', 'offline']);
 /** Refusals that another attempt would not change. */
 const FINAL_ERRORS = new Set(['forbidden', 'not_found', 'camera_not_found', 'unknown_camera', 'unauthorized']);
 
@@ -296,8 +298,9 @@ export class LivePlayer {
       this.status = 'error';
       return;
     }
-    // Auto mode: WebRTC that never showed a frame is blocked on this network, so FLV takes over.
-    if (this.mode === 'auto' && transport === 'webrtc' && !wasPlaying) {
+    // Auto mode: WebRTC that never showed a frame is blocked on this network, so FLV takes over. A
+    // camera that is offline or a server that refuses for now is asked again the same way.
+    if (this.mode === 'auto' && transport === 'webrtc' && !wasPlaying && NETWORK_FAILURES.has(code)) {
       this.fellBack = true;
       this.fallbackCause = code;
       void this.run('flv');
