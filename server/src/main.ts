@@ -26,6 +26,9 @@ import { ChildRegistry, useChildRegistry } from './shared/ffmpeg/child-registry.
 import { CaseRepository } from './cases/case-repository.ts';
 import { CaseService } from './cases/case-service.ts';
 import { loadChecklist } from './checklist/checklist.ts';
+import { loadComplianceRules } from './compliance/compliance.ts';
+import { ComplianceService } from './compliance/compliance-service.ts';
+import { HolidayCalendar } from './compliance/holiday-calendar.ts';
 import { resolveSecret } from './config/loader.ts';
 import type { Config } from './config/schema.ts';
 import { RealtimeGateway } from './realtime/gateway.ts';
@@ -123,6 +126,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
     cases,
     segments,
+    compliance: new ComplianceService(sessions, new CaseRepository(db), segments, checklist, loadComplianceRules(), HolidayCalendar.load(), config.recording.preRollS),
     sessions,
     metrics,
     onLogout: (token) => gateway?.endSession(token),

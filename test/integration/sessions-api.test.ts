@@ -130,6 +130,19 @@ describe('a penalty hearing through the API', () => {
     ]);
     expect(view.participants.find((p: { role: string }) => p.role === 'party').idNumber).toBe(MASKED);
 
+    // Compliance (the cameras are disabled here, so no footage): findings cite items and rules.
+    const compliance = await as(legal, 'GET', `/api/sessions/${id}/compliance`);
+    expect(compliance.status).toBe(200);
+    expect(compliance.json.findings.map((f: { item: number | null; rule: string; severity: string }) => [f.item, f.rule, f.severity])).toEqual([
+      [17, 'hearing-notice-period', 'warning'],
+      [18, 'hearing-fixed-footage', 'error'],
+      [null, 'recording-method', 'warning'],
+      [null, 'interruptions', 'info'],
+    ]);
+    expect(compliance.json.findings[0].message).toMatch(/hearing-notice-served/);
+    expect((await admin.get(`/api/sessions/${id}/compliance`)).status).toBe(403);
+    expect((await legal.get('/api/sessions/no-such-session/compliance')).status).toBe(404);
+
     const theCase = (await as(supervisor, 'GET', `/api/cases/${caseId}`)).json;
     expect(theCase.sessions).toEqual([expect.objectContaining({ id, state: 'sealed' })]);
 

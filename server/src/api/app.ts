@@ -25,6 +25,7 @@ import { referenceRoutes } from './reference-routes.ts';
 import { cameraRoutes } from './camera-routes.ts';
 import { caseRoutes } from './case-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
+import type { ComplianceService } from '../compliance/compliance-service.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -49,6 +50,7 @@ export interface AppDependencies {
   cases: CaseService;
   sessions: SessionService;
   segments: SegmentRepository;
+  compliance: ComplianceService;
   metrics: Metrics;
   onLogout: (sessionToken: string) => void;
 }
@@ -114,7 +116,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
   api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
   api.use(caseRoutes(deps.cases));
-  api.use(sessionRoutes(deps.sessions, deps.segments));
+  api.use(sessionRoutes(deps.sessions, deps.segments, deps.compliance));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

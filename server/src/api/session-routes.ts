@@ -1,3 +1,4 @@
+import type { ComplianceService } from '../compliance/compliance-service.ts';
 import type { SegmentRepository } from '../recording/segment-repository.ts';
 import { itemsAt } from '../sessions/stages.ts';
 import { Router, type Request, type Response } from 'express';
@@ -45,7 +46,7 @@ const listQuery = z.object({ state: z.enum(SESSION_STATES).optional(), roomId: z
 const caller = (req: Request, res: Response): Caller => ({ user: currentUser(res), ip: clientInfo(req).ip });
 
 /** Sessions: the clerk runs them in assigned rooms; supervisor and legal read (docs/roles.md). */
-export function sessionRoutes(sessions: SessionService, segments: SegmentRepository): Router {
+export function sessionRoutes(sessions: SessionService, segments: SegmentRepository, compliance: ComplianceService): Router {
   const router = Router();
   const readers = requireRole('clerk', 'supervisor', 'legal');
   const clerk = requireRole('clerk');
@@ -63,6 +64,13 @@ export function sessionRoutes(sessions: SessionService, segments: SegmentReposit
   router.get('/sessions/:id', readers, (req, res) => {
     // The manifest's hash, once sealed: the fingerprint the paper record carries.
     res.json({ ...sessions.view(caller(req, res), id(req)), manifest: segments.manifest(id(req)), clock: segments.clock(id(req)).map(({ sessionId: _s, ...entry }) => entry) });
+  });
+
+  /** Findings against the checklist rules, in the language the request prefers. */
+  router.get('/sessions/:id/compliance', readers, (req, res) => {
+    const lang = req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en';
+    const findings = compliance.check(caller(req, res), id(req));
+    res.json({ findings: findings.map((f) => ({ item: f.item, rule: f.rule, severity: f.severity, message: f.message[lang] })) });
   });
 
   router.get('/sessions/:id/segments', readers, (req, res) => {
