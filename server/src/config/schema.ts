@@ -123,6 +123,23 @@ export const configSchema = z.strictObject({
       spoolRetentionS: 300,
       disk: { warningGb: 20, refuseGb: 10, floorGb: 2, checkIntervalS: 15 },
     }),
+  /**
+   * The embedded node-media-server: RTMP ingest of portable devices and the FLV fallback of live
+   * view. Both listeners bind 127.0.0.1 only; FLV reaches browsers through the main port.
+   */
+  mediaServer: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** RTMP port (portable devices push here, the FLV publishers too); 0 picks a free one. */
+      rtmpPort: z.number().int().min(0).max(65535).default(1935),
+      /** node-media-server's HTTP-FLV port, internal (proxied by the main port); 0 picks a free one. */
+      httpPort: z.number().int().min(0).max(65535).default(0),
+      /** A camera's FLV publisher stops this long after its last viewer left. */
+      flvIdleStopS: z.number().min(0).max(600).default(10),
+      /** Validity of a signed FLV URL. */
+      flvUrlTtlS: z.number().int().min(5).max(600).default(60),
+    })
+    .default({ enabled: true, rtmpPort: 1935, httpPort: 0, flvIdleStopS: 10, flvUrlTtlS: 60 }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
   /** Live view over WebRTC (the werift worker). */
