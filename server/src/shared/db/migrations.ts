@@ -289,4 +289,20 @@ export const migrations: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'custody log rows are never deleted'); END;
     `,
   },
+  {
+    version: 6,
+    name: 'portable devices (RTMP push) and the hashes of their push keys',
+    sql: `
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        officer TEXT NOT NULL,
+        badge_number TEXT NOT NULL,
+        -- SHA-256 (hex) of the push key: the key itself is shown once at registration, never stored.
+        key_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
+      );
+    `,
+  },
 ];
