@@ -41,6 +41,12 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { openDatabase } from './shared/db/database.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
+import { DeviceRepository } from './devices/device-repository.ts';
+import { DeviceService } from './devices/device-service.ts';
+import { CameraFlvService } from './live/camera-flv.ts';
+import { FlvUrlSigner } from './live/flv-url.ts';
+import { MediaServer } from './live/media-server.ts';
+import { LIVE_APP, PublishGuard } from './live/publish-guard.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
@@ -104,6 +110,33 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   );
   sessions.setHooks(recording);
   recording.onLevel = (level) => gateway?.cameraLevel(level);
+  // FLV fallback and portable devices: the embedded node-media-server, on loopback only.
+  const deviceRepository = new DeviceRepository(db);
+  const publishGuard = new PublishGuard((deviceId) => deviceRepository.activeKeyHash(deviceId));
+  const media = config.mediaServer.enabled
+    ? new MediaServer({
+        rtmpPort: config.mediaServer.rtmpPort,
+        httpPort: config.mediaServer.httpPort,
+        fallbackToFreePort: demo,
+        log: logFor('media-server'),
+        authorize: (attempt) => publishGuard.authorize(attempt),
+      })
+    : null;
+  const devices = new DeviceService(deviceRepository, audit, {
+    spoolDir: recording.spool.dir,
+    segmentSeconds: config.recording.segmentSeconds,
+    onSegment: (segment) => recording.spool.add(segment),
+    log: logFor('devices'),
+    clock,
+  });
+  const flv = media
+    ? new CameraFlvService({
+        ingestOf: (cameraId) => recording.ingestOf(cameraId),
+        publishUrl: (cameraId) => media.rtmpUrl(LIVE_APP, cameraId, { key: publishGuard.internalKey }),
+        idleStopMs: config.mediaServer.flvIdleStopS * 1000,
+        log: logFor('live-flv'),
+      })
+    : null;
   recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
   const app = createApp({
     log: logFor('http'),
@@ -129,6 +162,19 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     compliance: new ComplianceService(sessions, new CaseRepository(db), segments, checklist, loadComplianceRules(), HolidayCalendar.load(), config.recording.preRollS),
     sessions,
     metrics,
+    live: {
+      auth,
+      roomOfCamera: (cameraId) => {
+        const camera = cameras.get(cameraId);
+        return camera ? camera.roomId : undefined;
+      },
+      media,
+      flv,
+      devices,
+      signer: FlvUrlSigner.open(config.dataDir, config.mediaServer.flvUrlTtlS),
+      log: logFor('live-flv'),
+    },
+    devices,
     onLogout: (token) => gateway?.endSession(token),
   });
 
@@ -176,6 +222,15 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   recording.start();
   await live.start();
   disk.start(config.recording.disk.checkIntervalS * 1000);
+  if (media) {
+    // A media server that cannot start leaves FLV and devices unavailable (503), never the rest.
+    try {
+      await media.start();
+      devices.attach(media);
+    } catch (err) {
+      log.error({ err }, 'media server (RTMP, FLV) could not start: FLV live view and portable devices are unavailable');
+    }
+  }
   const sweep = setInterval(() => loginSessions.deleteExpired(), 10 * 60_000);
   sweep.unref();
   audit.record({ actor: null }, 'server.started', null, { version: PACKAGE.version, mode: config.mode });
@@ -192,6 +247,9 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         cameraManager.close();
         disk.close();
         await live.close();
+        await flv?.close();
+        await devices.close();
+        await media?.stop();
         await recording.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

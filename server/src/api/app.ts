@@ -10,6 +10,7 @@ import type { CameraAdminService } from '../cameras/camera-admin-service.ts';
 import type { CameraManager } from '../cameras/camera-manager.ts';
 import type { DiscoveryService } from '../cameras/discovery-service.ts';
 import type { CaseService } from '../cases/case-service.ts';
+import type { DeviceService } from '../devices/device-service.ts';
 import type { Checklist } from '../checklist/checklist.ts';
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import type { SessionService } from '../sessions/session-service.ts';
@@ -24,6 +25,8 @@ import { requireSession } from './http-context.ts';
 import { referenceRoutes } from './reference-routes.ts';
 import { cameraRoutes } from './camera-routes.ts';
 import { caseRoutes } from './case-routes.ts';
+import { deviceRoutes } from './device-routes.ts';
+import { flvStreamRoutes, liveApiRoutes, type LiveRouteDependencies } from './live-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
 import { userRoutes } from './user-routes.ts';
@@ -52,6 +55,9 @@ export interface AppDependencies {
   segments: SegmentRepository;
   compliance: ComplianceService;
   metrics: Metrics;
+  /** FLV live view (signed URLs, the proxy) and what it needs. */
+  live: LiveRouteDependencies;
+  devices: DeviceService;
   onLogout: (sessionToken: string) => void;
 }
 
@@ -117,11 +123,15 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
   api.use(caseRoutes(deps.cases));
   api.use(sessionRoutes(deps.sessions, deps.segments, deps.compliance));
+  api.use(liveApiRoutes(deps.live));
+  api.use(deviceRoutes(deps.devices));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });
   });
   app.use('/api', api);
+  // FLV streams on the main port, behind the login and a signed URL (not under /api: no JSON body rules).
+  app.use(flvStreamRoutes(deps.live));
 
   serveClient(app, deps.clientDir, deps.log);
   app.use((req: Request) => {

@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+// Portable devices (执法记录仪): the admin registers one, the system ffmpeg pushes a short H.264/AAC
+// test clip over RTMP with its key, and the server records it into hashed spool segments and serves
+// it live over FLV; a wrong key is refused, audited and records nothing.
+let server: TestServer;
+let admin: ApiClient;
+let auditor: ApiClient;
+
+interface DeviceSegmentLog {
+  device: string;
+  seq: number;
+  file: string;
+  bytes: number;
+  sha256: string;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Pushes `seconds` of testsrc + sine as H.264/AAC FLV to `url` in real time; resolves with ffmpeg's exit code. */
+function push(url: string, seconds: number): Promise<number | null> {
+  const child = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-re',
+    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '64k',
+    '-f', 'flv', url,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.resume();
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+const segmentLogs = (deviceId: string): DeviceSegmentLog[] =>
+  server.output
+    .filter((l) => l.startsWith('{') && l.includes('"device segment"'))
+    .map((l) => JSON.parse(l) as DeviceSegmentLog)
+    .filter((s) => s.device === deviceId);
+
+const auditEntries = async (action: string) =>
+  ((await auditor.get('/api/audit?limit=500')).json.entries as { action: string; target: string; detail: Record<string, unknown> }[]).filter((e) => e.action === action);
+
+const register = async (name: string) => {
+  const response = await admin.post('/api/devices', { name, officer: '李执法', badgeNumber: '13000101' });
+  expect(response.status).toBe(201);
+  return response.json as { id: string; pushUrl: string };
+};
+
+beforeAll(async () => {
+  server = await startTestServer({ demoOverrides: { mediaServer: { rtmpPort: 0 } } });
+  admin = new ApiClient(server.url);
+  await admin.login('admin');
+  auditor = new ApiClient(server.url);
+  await auditor.login('auditor');
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('portable devices over RTMP', () => {
+  it('registers a device for the admin only, shows its push URL once and never its key again', async () => {
+    const device = await register('执法记录仪 A');
+    expect(device.id).toMatch(/^dev-[0-9a-f]{10}$/);
+    expect(device.pushUrl).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.1:\\d+/device/${device.id}\\?key=[\\w-]{43}$`));
+    const listed = await admin.get('/api/devices');
+    expect(listed.status).toBe(200);
+    const row = (listed.json as Record<string, unknown>[]).find((d) => d.id === device.id)!;
+    expect(row).toMatchObject({ name: '执法记录仪 A', officer: '李执法', badgeNumber: '13000101', disabled: false, live: false });
+    expect(JSON.stringify(listed.json)).not.toContain(new URL(device.pushUrl).searchParams.get('key'));
+    expect(JSON.stringify(listed.json)).not.toMatch(/key/i);
+    expect((await auditEntries('device.registered')).some((e) => e.target === device.id)).toBe(true);
+
+    for (const username of ['supervisor', 'clerk', 'legal', 'security', 'auditor']) {
+      const other = new ApiClient(server.url);
+      await other.login(username);
+      expect((await other.post('/api/devices', { name: 'x', officer: 'y', badgeNumber: '1' })).status, username).toBe(403);
+      expect((await other.get('/api/devices')).status, username).toBe(403);
+    }
+    expect((await admin.post('/api/devices', { name: '', officer: 'y' })).status).toBe(400);
+  });
+
+  it('records a push with the registered key into hashed spool segments and serves it live over FLV', async () => {
+    const device = await register('执法记录仪 B');
+    const pushing = push(device.pushUrl, 8);
+    await waitFor(async () => ((await admin.get('/api/devices')).json as { id: string; live: boolean }[]).some((d) => d.id === device.id && d.live), 10_000, 'device live');
+
+    // Watched live: a supervisor gets a signed FLV URL and reads video through the main port.
+    const supervisor = new ApiClient(server.url);
+    await supervisor.login('supervisor');
+    const issued = await supervisor.get(`/api/live/devices/${device.id}/flv-url`);
+    expect(issued.status).toBe(200);
+    const response = await fetch(`${server.url}${issued.json.url}`, { headers: { cookie: supervisor.sessionCookie! } });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let bytes = Buffer.alloc(0);
+    while (bytes.length < 20_000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes = Buffer.concat([bytes, Buffer.from(value)]);
+    }
+    await reader.cancel();
+    expect(bytes.subarray(0, 3).toString('latin1')).toBe('FLV');
+    expect(bytes.includes(Buffer.from([0x17, 0x01]))).toBe(true); // an AVC keyframe tag body
+    const legal = new ApiClient(server.url);
+    await legal.login('legal');
+    expect((await legal.get(`/api/live/devices/${device.id}/flv-url`)).status).toBe(403);
+
+    expect(await pushing).toBe(0);
+    await waitFor(() => segmentLogs(device.id).length >= 3, 15_000, 'device segments');
+    await waitFor(async () => (await auditEntries('device.publish_ended')).some((e) => e.target === device.id), 10_000, 'publish end audited');
+    const segments = segmentLogs(device.id);
+    const dir = join(server.dataDir, 'spool', device.id);
+    expect(segments.map((s) => s.seq)).toEqual(segments.map((_, i) => i));
+    for (const segment of segments) {
+      expect(segment.file).toBe(join(dir, `seg-${String(segment.seq).padStart(10, '0')}.ts`));
+      const content = readFileSync(segment.file);
+      expect(content.length).toBe(segment.bytes);
+      expect(createHash('sha256').update(content).digest('hex')).toBe(segment.sha256);
+      expect(content[0]).toBe(0x47);
+      expect(Date.parse(segment.endedAt)).toBeGreaterThan(Date.parse(segment.startedAt));
+    }
+    // About 8 s of media in ~2 s segments, placed in time one after the other.
+    const total = segments.reduce((ms, s) => ms + Date.parse(s.endedAt) - Date.parse(s.startedAt), 0);
+    expect(total).toBeGreaterThan(6000);
+    expect(total).toBeLessThan(10_000);
+    for (let i = 1; i < segments.length; i++) expect(Math.abs(Date.parse(segments[i]!.startedAt) - Date.parse(segments[i - 1]!.endedAt))).toBeLessThan(100);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+  }, 60_000);
+
+  it('refuses a wrong key, an unknown device and a disabled one: closed, audited, nothing recorded', async () => {
+    const device = await register('执法记录仪 C');
+    const wrong = new URL(device.pushUrl);
+    wrong.searchParams.set('key', 'not-the-key');
+    expect(await push(wrong.toString(), 3)).not.toBe(0);
+    const unknown = new URL(device.pushUrl);
+    unknown.pathname = '/device/dev-0000000000';
+    expect(await push(unknown.toString(), 3)).not.toBe(0);
+    const internal = new URL(device.pushUrl);
+    internal.pathname = '/live/h1-wide';
+    expect(await push(internal.toString(), 3)).not.toBe(0);
+
+    expect((await admin.post(`/api/devices/${device.id}/disable`)).json).toMatchObject({ id: device.id, disabled: true });
+    expect(await push(device.pushUrl, 3)).not.toBe(0);
+
+    const refused = await auditEntries('device.publish_refused');
+    expect(refused.filter((e) => e.target === `device/${device.id}`).map((e) => e.detail.reason)).toEqual([
+      'no enabled device with this id',
+      'wrong or missing device key',
+    ]);
+    expect(refused.some((e) => e.target === 'device/dev-0000000000')).toBe(true);
+    expect(refused.some((e) => e.target === 'live/h1-wide')).toBe(true);
+    expect(JSON.stringify(refused)).not.toContain('not-the-key');
+    expect((await auditEntries('device.disabled')).some((e) => e.target === device.id)).toBe(true);
+    expect(segmentLogs(device.id)).toEqual([]);
+    expect(segmentLogs('dev-0000000000')).toEqual([]);
+    const dir = join(server.dataDir, 'spool', device.id);
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+    expect((await auditEntries('device.publish_started')).some((e) => e.target === device.id)).toBe(false);
+  }, 60_000);
+});
