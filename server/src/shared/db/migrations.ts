@@ -305,4 +305,23 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'portable devices attached to sessions as recording sources',
+    sql: `
+      -- A device recorded into a session (room-less, or beside the room's cameras). Written once.
+      CREATE TABLE session_devices (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        attached_by TEXT NOT NULL,
+        attached_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, device_id)
+      );
+      CREATE INDEX session_devices_device ON session_devices(device_id);
+      CREATE TRIGGER session_devices_append_only_update BEFORE UPDATE ON session_devices
+        BEGIN SELECT RAISE(ABORT, 'session_devices is append-only'); END;
+      CREATE TRIGGER session_devices_append_only_delete BEFORE DELETE ON session_devices
+        BEGIN SELECT RAISE(ABORT, 'session_devices is append-only'); END;
+    `,
+  },
 ];
