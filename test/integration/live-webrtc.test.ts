@@ -59,21 +59,30 @@ interface Received {
   packets: number;
   nalTypes: Set<number>;
   payloadTypes: Set<number>;
+  /** Opus packets on the audio track. */
+  audioPackets: number;
 }
 
 /** Answers an offer as a browser would (complete answer, loopback only) and counts the RTP that arrives. */
 async function answer(socket: LiveSocket, offer: Extract<WatchResult, { ok: true }>): Promise<Received> {
   const peer = new RTCPeerConnection({
-    codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] })], audio: [] },
+    codecs: { video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] })],
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
+    },
     iceUseIpv4: false,
     iceUseIpv6: false,
     iceAdditionalHostAddresses: ['127.0.0.1'],
     iceInterfaceAddresses: { udp4: '127.0.0.1' },
   });
   peers.push(peer);
-  const received: Received = { viewerId: offer.viewerId, peer, packets: 0, nalTypes: new Set(), payloadTypes: new Set() };
+  const received: Received = { viewerId: offer.viewerId, peer, packets: 0, nalTypes: new Set(), payloadTypes: new Set(), audioPackets: 0 };
   peer.onTrack.subscribe((track) =>
     track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+      if (track.kind === 'audio') {
+        // Opus frames are short: a 20 ms frame at 48 kbit/s is about 120 bytes.
+        if (rtp.payload.length > 0) received.audioPackets++;
+        return;
+      }
       received.packets++;
       received.payloadTypes.add(rtp.header.payloadType);
       for (const type of nalTypes(rtp.payload)) received.nalTypes.add(type);
@@ -128,7 +137,7 @@ describe('WebRTC live view', () => {
     expect(candidates.length).toBeGreaterThan(0);
     for (const c of candidates) expect(c.split(' ')[4]).toBe('127.0.0.1');
     const rtpmaps = offer.offer.sdp.split(/\r?\n/).filter((l) => l.startsWith('a=rtpmap:'));
-    expect(rtpmaps.map((l) => l.split(' ')[1])).toEqual(['H264/90000']);
+    expect(rtpmaps.map((l) => l.split(' ')[1])).toEqual(['H264/90000', 'opus/48000/2']);
     expect(offer.offer.sdp).toMatch(/packetization-mode=1/);
 
     const received = await answer(socket, offer);
@@ -139,6 +148,8 @@ describe('WebRTC live view', () => {
     expect(received.nalTypes).toContain(7);
     expect(received.nalTypes).toContain(5);
     expect(received.nalTypes).toContain(1);
+    // The camera's AAC arrives as Opus.
+    await waitFor(() => received.audioPackets > 50, 10_000, 'Opus audio at the viewer');
 
     // Watching is in the custody log from the moment the peer connected, closed when it stops.
     await waitFor(() => custodyRows().some((r) => r.username === 'supervisor' && r.camera_id === 'h1-wide' && r.ended_at === null), 5000, 'an open custody row');

@@ -13,7 +13,7 @@ import type { ClientToServerEvents, LiveAck, LiveStreamKind, ServerToClientEvent
 import type { SessionRepository } from '../sessions/session-repository.ts';
 import { childRegistry } from '../shared/ffmpeg/child-registry.ts';
 import type { Logger } from '../shared/logger.ts';
-import { RTP_HEADER_BYTES, RTP_MAGIC, TRACK_VIDEO, type FromWorker, type ToWorker, type WorkerIceServer } from './webrtc-worker.types.ts';
+import { RTP_HEADER_BYTES, RTP_MAGIC, TRACK_AUDIO, TRACK_VIDEO, type FromWorker, type ToWorker, type WorkerIceServer } from './webrtc-worker.types.ts';
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -452,11 +452,13 @@ export class WebRtcService {
     feed.unsubscribe = null;
     feed.ingest = ingest;
     if (!ingest) return;
-    const header = Buffer.from([RTP_MAGIC, TRACK_VIDEO, feed.index >> 8, feed.index & 0xff]);
+    const videoHeader = Buffer.from([RTP_MAGIC, TRACK_VIDEO, feed.index >> 8, feed.index & 0xff]);
+    const audioHeader = Buffer.from([RTP_MAGIC, TRACK_AUDIO, feed.index >> 8, feed.index & 0xff]);
     feed.unsubscribe = ingest.subscribeRtp((rtp: RtpFromCamera) => {
       // Runs inside the ingest's relay: never throw, never wait.
       try {
-        if (rtp.track.kind !== 'video') return;
+        const header = rtp.track.kind === 'video' ? videoHeader : rtp.track.kind === 'audio' ? audioHeader : null;
+        if (!header) return;
         const run = this.run;
         if (!run || run.port === null) return;
         if (rtp.sdp !== feed.sdp) {

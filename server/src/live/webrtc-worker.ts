@@ -10,9 +10,11 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type CandidatePair } from 'werift';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { cameraAudio, LiveAudioTranscoder, OPUS_PAYLOAD_TYPE } from './live-audio.ts';
 import {
   RTP_HEADER_BYTES,
   RTP_MAGIC,
+  TRACK_AUDIO,
   TRACK_VIDEO,
   type FromWorker,
   type ToWorker,
@@ -25,6 +27,8 @@ const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-
 const GATHER_TIMEOUT_MS = 10_000;
 const ANSWER_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 20_000;
+/** A camera's audio transcoder that died is not started again sooner than this. */
+const AUDIO_RETRY_MS = 2000;
 
 export const isLoopback = (address: string): boolean => (isIPv4(address) ? address.startsWith('127.') : address === '::1');
 
@@ -83,16 +87,22 @@ interface CameraFeed {
   sdp: string;
   parameterSets: Buffer[];
   viewers: Set<Viewer>;
+  /** Opus for the viewers, while the camera has audio and viewers. */
+  audio: LiveAudioTranscoder | null;
+  audioFailedAt: number;
 }
 
 class Viewer {
   readonly pc: RTCPeerConnection;
   readonly track = new MediaStreamTrack({ kind: 'video' });
+  /** Opus transcoded from the camera's audio; silent when the camera has none. */
+  readonly audioTrack = new MediaStreamTrack({ kind: 'audio' });
   connected = false;
   closed = false;
   /** Media starts at a keyframe once the peer is connected. */
   private started = false;
   private seq = Math.floor(Math.random() * 0x10000);
+  private audioSeq = Math.floor(Math.random() * 0x10000);
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -115,7 +125,9 @@ class Viewer {
             parameters: H264_FMTP,
           }),
         ],
-        audio: [],
+        audio: [
+          new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: OPUS_PAYLOAD_TYPE, parameters: 'minptime=10;useinbandfec=1' }),
+        ],
       },
       // Host candidates: exactly the configured addresses (werift would add every interface).
       iceUseIpv4: false,
@@ -129,6 +141,7 @@ class Viewer {
       iceFilterCandidatePair: init.loopbackOnly ? (pair: CandidatePair) => isLoopback(pair.remoteCandidate.host) : undefined,
     });
     this.pc.addTransceiver(this.track, { direction: 'sendonly' });
+    this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.connected) {
         this.connected = true;
@@ -186,6 +199,22 @@ class Viewer {
     this.write(packet);
   }
 
+  /** One Opus packet of the camera's audio. */
+  forwardAudio(raw: Buffer): void {
+    if (!this.connected || this.closed) return;
+    let packet: RtpPacket;
+    try {
+      packet = RtpPacket.deSerialize(raw);
+    } catch {
+      return;
+    }
+    packet.header.extension = false;
+    packet.header.extensions = [];
+    packet.header.sequenceNumber = this.audioSeq;
+    this.audioSeq = (this.audioSeq + 1) & 0xffff;
+    this.audioTrack.writeRtp(packet);
+  }
+
   /** The camera reconnected (a new SDP): start again at its next keyframe. */
   restart(): void {
     this.started = false;
@@ -202,6 +231,7 @@ class Viewer {
     this.closed = true;
     this.clearTimer();
     this.track.stop();
+    this.audioTrack.stop();
     this.pc.close().catch(() => undefined);
   }
 
@@ -253,11 +283,15 @@ class Worker {
       case 'camera': {
         const feed = this.feeds.get(message.index);
         if (feed) {
-          if (feed.sdp !== message.sdp) for (const viewer of feed.viewers) viewer.restart();
+          if (feed.sdp !== message.sdp) {
+            for (const viewer of feed.viewers) viewer.restart();
+            // The audio may have changed too: a new transcoder starts with the next packet.
+            this.stopAudio(feed);
+          }
           feed.sdp = message.sdp;
           feed.parameterSets = parameterSets(message.sdp);
         } else {
-          this.feeds.set(message.index, { index: message.index, cameraId: message.cameraId, sdp: message.sdp, parameterSets: parameterSets(message.sdp), viewers: new Set() });
+          this.feeds.set(message.index, { index: message.index, cameraId: message.cameraId, sdp: message.sdp, parameterSets: parameterSets(message.sdp), viewers: new Set(), audio: null, audioFailedAt: 0 });
         }
         return;
       }
@@ -319,6 +353,7 @@ class Worker {
     viewer.close();
     this.viewers.delete(viewer.id);
     viewer.feed.viewers.delete(viewer);
+    if (viewer.feed.viewers.size === 0) this.stopAudio(viewer.feed);
     this.log.debug({ viewerId: viewer.id, reason }, 'viewer ended');
     if (notify) this.send({ type: 'ended', viewerId: viewer.id, reason });
   }
@@ -326,10 +361,15 @@ class Worker {
   private onDatagram(msg: Buffer, from: RemoteInfo): void {
     const source = this.init?.rtpSource;
     if (!source || from.address !== source.address || from.port !== source.port) return;
-    if (msg.length < RTP_HEADER_BYTES + 12 || msg[0] !== RTP_MAGIC || msg[1] !== TRACK_VIDEO) return;
+    if (msg.length < RTP_HEADER_BYTES + 12 || msg[0] !== RTP_MAGIC) return;
     const feed = this.feeds.get(msg.readUInt16BE(2));
     if (!feed || feed.viewers.size === 0) return;
     const rtp = msg.subarray(RTP_HEADER_BYTES);
+    if (msg[1] === TRACK_AUDIO) {
+      this.audioOf(feed)?.write(rtp);
+      return;
+    }
+    if (msg[1] !== TRACK_VIDEO) return;
     for (const viewer of feed.viewers) {
       try {
         viewer.forward(rtp);
@@ -339,7 +379,42 @@ class Worker {
     }
   }
 
+  /** The feed's transcoder, started when the camera has audio it can read. */
+  private audioOf(feed: CameraFeed): LiveAudioTranscoder | null {
+    if (feed.audio) return feed.audio;
+    if (Date.now() - feed.audioFailedAt < AUDIO_RETRY_MS) return null;
+    const audio = cameraAudio(feed.sdp);
+    if (!audio) {
+      feed.audioFailedAt = Date.now();
+      return null;
+    }
+    const transcoder = new LiveAudioTranscoder(audio, this.log.child({ camera: feed.cameraId }));
+    feed.audio = transcoder;
+    transcoder.on('opus', (packet) => {
+      for (const viewer of feed.viewers) viewer.forwardAudio(packet);
+    });
+    transcoder.on('died', (err) => {
+      this.log.warn({ err, camera: feed.cameraId }, 'live audio transcoder died');
+      feed.audioFailedAt = Date.now();
+      this.stopAudio(feed);
+    });
+    transcoder.start().catch((err: unknown) => {
+      this.log.warn({ err, camera: feed.cameraId }, 'live audio transcoder could not start');
+      feed.audioFailedAt = Date.now();
+      this.stopAudio(feed);
+    });
+    this.log.debug({ camera: feed.cameraId, codec: audio.codec }, 'live audio transcoder started');
+    return transcoder;
+  }
+
+  private stopAudio(feed: CameraFeed): void {
+    const audio = feed.audio;
+    feed.audio = null;
+    if (audio) void audio.close();
+  }
+
   private exit(code: number): void {
+    for (const feed of this.feeds.values()) this.stopAudio(feed);
     for (const viewer of this.viewers.values()) viewer.close();
     this.udp.close();
     process.exit(code);
