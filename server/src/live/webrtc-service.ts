@@ -112,6 +112,8 @@ export class WebRtcService {
   private nextIndex = 1;
   private nextRequest = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Watches of a socket waiting for their offer (they count against its viewer limit). */
+  private readonly watching = new WeakMap<LiveSocket, number>();
   private readonly log: Logger;
 
   constructor(
@@ -368,9 +370,21 @@ export class WebRtcService {
       throw new LiveError('bad_request', 'Send { cameraId, stream: "main" | "sub" }.');
     }
     const { user, roomId } = this.authorize(socket, request.cameraId);
-    if ([...this.viewers.values()].filter((v) => v.socket === socket).length >= MAX_VIEWERS_PER_SOCKET) {
+    const inFlight = this.watching.get(socket) ?? 0;
+    if (inFlight + [...this.viewers.values()].filter((v) => v.socket === socket).length >= MAX_VIEWERS_PER_SOCKET) {
       throw new LiveError('too_many_viewers', `At most ${MAX_VIEWERS_PER_SOCKET} live views per page; close some first.`);
     }
+    this.watching.set(socket, inFlight + 1);
+    try {
+      return await this.offer(socket, request, user, roomId);
+    } finally {
+      const left = (this.watching.get(socket) ?? 1) - 1;
+      if (left > 0) this.watching.set(socket, left);
+      else this.watching.delete(socket);
+    }
+  }
+
+  private async offer(socket: LiveSocket, request: { cameraId: string; stream: LiveStreamKind }, user: AuthUser, roomId: string | null): Promise<{ viewerId: string; offer: { type: 'offer'; sdp: string } }> {
     const run = this.run;
     if (!run || run.port === null || this.closed) throw UNAVAILABLE();
     if (!this.deps.ingestOf(request.cameraId)) throw new LiveError('camera_offline', 'The camera is not streaming now; its state shows why.');
