@@ -17,7 +17,9 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { viewport?: { width: number; height: number }; locale?: string } = {}): Promise<TestBrowser> {
+export async function launchBrowser(
+  opts: { viewport?: { width: number; height: number }; locale?: string; /** Extra Chromium switches. */ args?: string[] } = {},
+): Promise<TestBrowser> {
   const profileDir = await mkdtemp(join(tmpdir(), 'hr-chromium-'));
   let context: BrowserContext;
   try {
@@ -37,6 +39,7 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
         '--disable-sync',
         '--disable-features=WebRtcHideLocalIpsWithMdns',
         `--host-resolver-rules=MAP ${TEST_HOST} 127.0.0.1`,
+        ...(opts.args ?? []),
       ],
     });
   } catch (e) {

@@ -1,0 +1,244 @@
+// The supervisor wall in Chromium during a demo hearing: the simulator's burned-in time code, read
+// from the live video drawn to a canvas, advances over WebRTC; a stage the clerk marks shows on the
+// wall; and with WebRTC blocked by a Chromium switch (no UDP without a proxy, so ICE cannot connect)
+// the tile falls back to FLV by itself and the time code advances again.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { pause } from '../helpers/wait.ts';
+import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
+
+const ROOM = 'hearing-1';
+const CAMERAS = ['h1-wide', 'h1-presiding', 'h1-party'];
+const CAMERA = 'h1-wide';
+const CASE_NUMBER = '秦应急罚〔2026〕15号';
+/**
+ * No UDP except through a proxy, and there is none: WebRTC cannot connect, as on a UDP-blocking
+ * network. (Debian's Chromium 156 knows this switch by this name; `--force-webrtc-ip-handling-policy`
+ * is not in it.)
+ */
+const BLOCK_WEBRTC = '--webrtc-ip-handling-policy=disable_non_proxied_udp';
+
+let server: TestServer;
+let clerk: ApiClient;
+let sessionId: string;
+let browser: TestBrowser | undefined;
+let clientIds = 0;
+
+const origin = () => `http://${TEST_HOST}:${server.port}`;
+
+/** Polls until `read` gives a value (not null), or throws naming `what`. */
+async function poll<T>(read: () => Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== null) return value;
+    if (Date.now() > until) throw new Error(`${what} not seen within ${timeoutMs} ms`);
+    await pause(200);
+  }
+}
+
+/**
+ * Runs in the page: draws the time-code strip of a tile's video to a canvas and decodes it (a port of
+ * decodeTimeCode / decodeTimeCodeRgba in server/src/simulator/media/time-code.ts). Plain JavaScript in
+ * a string, so no transpiler helper ends up in the page. Returns { value, width, height } or null.
+ */
+const READ_TIME_CODE = `(testId) => {
+  const video = document.querySelector('[data-testid="' + testId + '"] video');
+  if (!video || video.videoWidth === 0 || video.readyState < 2) return null;
+  const width = video.videoWidth;
+  const bs = Math.max(2, Math.floor(width / 80));
+  const rows = 2 * bs;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = rows;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, width, rows, 0, 0, width, rows);
+  const rgba = ctx.getImageData(0, 0, width, rows).data;
+  const luma = (x, y) => {
+    const p = 4 * (y * width + x);
+    return 16 + (65.481 * rgba[p] + 128.553 * rgba[p + 1] + 24.966 * rgba[p + 2]) / 255;
+  };
+  const TOTAL = 2 + 44 + 8 + 2;
+  const inset = Math.max(0, Math.floor(bs / 4));
+  const bits = [];
+  for (let b = 0; b < TOTAL; b++) {
+    let sum = 0;
+    let n = 0;
+    for (let y = inset; y < rows - inset; y++) {
+      for (let x = inset; x < bs - inset; x++) {
+        sum += luma(b * bs + x, y);
+        n++;
+      }
+    }
+    bits.push(sum / n >= (16 + 235) / 2 ? 1 : 0);
+  }
+  if (bits[0] !== 1 || bits[1] !== 0 || bits[TOTAL - 2] !== 0 || bits[TOTAL - 1] !== 1) return null;
+  let value = 0;
+  for (let i = 0; i < 44; i++) value = value * 2 + bits[2 + i];
+  let crcGiven = 0;
+  for (let i = 0; i < 8; i++) crcGiven = (crcGiven << 1) | bits[46 + i];
+  let crc = 0;
+  for (let i = 5; i >= 0; i--) {
+    crc ^= Math.floor(value / 2 ** (8 * i)) & 0xff;
+    for (let k = 0; k < 8; k++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
+  }
+  if (crc !== crcGiven) return null;
+  return { value, width, height: video.videoHeight, now: Date.now() };
+}`;
+
+interface Reading {
+  value: number;
+  width: number;
+  height: number;
+  now: number;
+}
+
+const readTimeCode = (page: Page, cameraId: string) => page.evaluate(`(${READ_TIME_CODE})(${JSON.stringify(`live-${cameraId}`)})`) as Promise<Reading | null>;
+
+/** Two decoded time codes from the tile's video, a second and a half apart: the second must be later. */
+async function expectTimeCodeAdvances(page: Page, cameraId: string): Promise<{ first: Reading; second: Reading }> {
+  const first = await poll(() => readTimeCode(page, cameraId), 10_000, `a time code in the ${cameraId} video`);
+  await pause(1500);
+  const second = await poll(
+    async () => {
+      const r = await readTimeCode(page, cameraId);
+      return r && r.value > first.value ? r : null;
+    },
+    10_000,
+    `a later time code in the ${cameraId} video`,
+  );
+  expect(second.value - first.value).toBeGreaterThanOrEqual(1000);
+  // The picture is live: its capture time is seconds at most behind the browser's clock (same machine).
+  expect(second.now - second.value).toBeLessThan(5_000);
+  return { first, second };
+}
+
+async function attr(page: Page, testId: string, name: string): Promise<string | null> {
+  return page.getByTestId(testId).getAttribute(name);
+}
+
+async function openWall(args: string[]): Promise<{ page: Page; problems: string[] }> {
+  await browser?.close();
+  browser = await launchBrowser({ args });
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(20_000);
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await page.goto(`${origin()}/login`);
+  await page.getByTestId('login-username').fill('supervisor');
+  await page.getByTestId('login-password').fill('supervisor-demo');
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(`${origin()}/wall`);
+  await page.getByTestId(`wall-room-${ROOM}`).waitFor();
+  return { page, problems };
+}
+
+async function waitForTile(page: Page, cameraId: string, transport: 'webrtc' | 'flv', timeoutMs: number): Promise<void> {
+  await page
+    .waitForFunction(
+    ([id, want]) => {
+      const el = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector(
+        `[data-testid="live-${id}"]`,
+      );
+      return el?.getAttribute('data-transport') === want && el.getAttribute('data-status') === 'playing';
+    },
+    [cameraId, transport] as const,
+    { timeout: timeoutMs },
+  )
+    .catch(async (e: unknown) => {
+      const tile = page.getByTestId(`live-${cameraId}`);
+      const seen = await Promise.all(['data-transport', 'data-status', 'data-fell-back', 'data-error'].map((a) => tile.getAttribute(a).catch(() => '?')));
+      throw new Error(`${cameraId} not playing over ${transport} (transport, status, fell back, error: ${seen.join(', ')}): ${String(e)}`);
+    });
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ simulator: true });
+  clerk = new ApiClient(server.url);
+  await clerk.login('clerk');
+  const admin = new ApiClient(server.url);
+  await admin.login('admin');
+  await poll(
+    async () => {
+      const cameras = (await admin.get('/api/cameras')).json as { id: string; state: string }[];
+      return cameras.filter((c) => CAMERAS.includes(c.id)).every((c) => c.state === 'online') || null;
+    },
+    30_000,
+    'the hearing room cameras online',
+  );
+  const created = await clerk.post('/api/sessions', {
+    caseNumber: CASE_NUMBER,
+    title: '听证（监看墙测试）',
+    procedure: 'penalty-hearing',
+    roomId: ROOM,
+    participants: [
+      { name: '张主持', role: 'presiding' },
+      { name: '李调查', role: 'investigator', badgeNumber: '13000001' },
+      { name: '王调查', role: 'investigator', badgeNumber: '13000002' },
+    ],
+  });
+  expect(created.status).toBe(201);
+  sessionId = created.json.id;
+  expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (sessionId) await clerk.post(`/api/sessions/${sessionId}/stop`).catch(() => {});
+  await server?.stop();
+}, 30_000);
+
+describe('supervisor wall', { timeout: 90_000 }, () => {
+  test('the wall plays the hearing room over WebRTC (the time code advances) and shows a stage the clerk marks', async () => {
+    const { page, problems } = await openWall([]);
+    expect(await page.evaluate('window.isSecureContext')).toBe(false);
+    expect(((await page.getByTestId(`wall-case-${ROOM}`).textContent()) ?? '').trim()).toBe(CASE_NUMBER);
+    expect(await attr(page, `wall-state-${ROOM}`, 'data-state')).toBe('recording');
+    for (const id of CAMERAS) expect(await attr(page, `live-${id}`, 'data-stream')).toBe('sub');
+
+    await waitForTile(page, CAMERA, 'webrtc', 15_000);
+    await expectTimeCodeAdvances(page, CAMERA);
+    expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('false');
+
+    // The clerk marks stage 18: the wall shows its number and the checklist's text for it.
+    const checklist = (await clerk.get('/api/checklist')).json as { item: number; matter: string }[];
+    const matter = checklist.find((r) => r.item === 18)!.matter;
+    const marked = await clerk.post(`/api/sessions/${sessionId}/marks`, {
+      item: 18,
+      clientId: `00000000-0000-4000-8000-${String(++clientIds).padStart(12, '0')}`,
+      clientTime: new Date().toISOString(),
+    });
+    expect(marked.status).toBe(201);
+    await page.waitForSelector(`[data-testid="wall-stage-${ROOM}"][data-item="18"]`, { timeout: 5_000 });
+    const stage = (await page.getByTestId(`wall-stage-${ROOM}`).textContent()) ?? '';
+    expect(stage).toContain('第 18 项');
+    expect(stage).toContain(matter);
+
+    // Each camera's audio level reaches its meter (camera:level, about once a second).
+    await page.waitForSelector(`[data-testid="level-${CAMERA}"][data-dbfs]:not([data-dbfs=""])`, { timeout: 5_000 });
+    expect(Number(await attr(page, `level-${CAMERA}`, 'data-dbfs'))).toBeGreaterThan(-120);
+
+    // Enlarged, the room plays its main stream.
+    await page.getByTestId(`wall-enlarge-${ROOM}`).click();
+    await page.waitForSelector(`[data-testid="wall-room-${ROOM}"][data-enlarged="true"] [data-testid="live-${CAMERA}"][data-stream="main"]`);
+    await waitForTile(page, CAMERA, 'webrtc', 15_000);
+    const enlarged = await expectTimeCodeAdvances(page, CAMERA);
+    expect(enlarged.second.width).toBe(1280);
+    await page.getByTestId('wall-back').click();
+    await page.waitForSelector(`[data-testid="live-${CAMERA}"][data-stream="sub"]`);
+
+    expect(problems).toEqual([]);
+  });
+
+  test('with WebRTC blocked by a Chromium switch the tile falls back to FLV by itself and the time code advances', async () => {
+    const { page, problems } = await openWall([BLOCK_WEBRTC]);
+    expect(await attr(page, `live-${CAMERA}`, 'data-transport')).toBe('webrtc'); // WebRTC is tried first
+    await waitForTile(page, CAMERA, 'flv', 30_000);
+    expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('true');
+    await expectTimeCodeAdvances(page, CAMERA);
+    // The stage marked earlier is read with the session when the wall opens.
+    expect(await attr(page, `wall-stage-${ROOM}`, 'data-item')).toBe('18');
+    expect(problems).toEqual([]);
+  });
+});
