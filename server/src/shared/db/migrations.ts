@@ -324,4 +324,40 @@ export const migrations: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'session_devices is append-only'); END;
     `,
   },
+  {
+    version: 8,
+    name: 'evidence: manifest signatures (the signing key per sealed session) and export jobs',
+    sql: `
+      -- The key that signed a sealed session's manifest (manifest.sig and public-key.pem beside it).
+      CREATE TABLE manifest_signatures (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+        -- SHA-256 of the Ed25519 public key's DER (SubjectPublicKeyInfo), hex.
+        key_fingerprint TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+      );
+      CREATE TRIGGER manifest_signatures_append_only_update BEFORE UPDATE ON manifest_signatures
+        BEGIN SELECT RAISE(ABORT, 'manifest signatures are evidence and append-only'); END;
+      CREATE TRIGGER manifest_signatures_append_only_delete BEFORE DELETE ON manifest_signatures
+        BEGIN SELECT RAISE(ABORT, 'manifest signatures are evidence and append-only'); END;
+      -- Evidence export packages: one row per request, its state and the finished file.
+      CREATE TABLE evidence_exports (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        username TEXT NOT NULL,
+        -- JSON arrays; null for all stages / all cameras.
+        items TEXT,
+        cameras TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'ready', 'failed')),
+        progress REAL NOT NULL DEFAULT 0,
+        -- Relative to DATA_DIR, once ready.
+        file TEXT,
+        bytes INTEGER,
+        sha256 TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX evidence_exports_session ON evidence_exports(session_id);
+    `,
+  },
 ];
