@@ -491,8 +491,18 @@ export class WebRtcService {
     });
   }
 
+  /** Follows ingest replacements; a camera whose ingest is gone (removed, disabled, disk full) ends its viewers. */
   private checkFeeds(): void {
-    for (const feed of this.feeds.values()) this.safely(() => this.subscribe(feed));
+    for (const feed of [...this.feeds.values()]) {
+      this.safely(() => {
+        this.subscribe(feed);
+        if (feed.ingest) return;
+        for (const viewerId of [...feed.viewers]) {
+          const viewer = this.viewers.get(viewerId);
+          if (viewer) this.endViewer(viewer, 'camera_gone', { notifyWorker: true, notifyClient: true });
+        }
+      });
+    }
   }
 
   private safely<T>(fn: () => T): T | null {
