@@ -2,6 +2,8 @@
 // from the live video drawn to a canvas, advances over WebRTC; a stage the clerk marks shows on the
 // wall; and with WebRTC blocked by a Chromium switch (no UDP without a proxy, so ICE cannot connect)
 // the tile falls back to FLV by itself and the time code advances again.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -153,6 +155,19 @@ async function waitForTile(page: Page, cameraId: string, transport: 'webrtc' | '
     });
 }
 
+/** The WebRTC worker's pid, from the server's child registry (DATA_DIR/children.pid). */
+function workerPid(): number | null {
+  for (const line of readFileSync(join(server.dataDir, 'children.pid'), 'utf8').split('\n').filter(Boolean)) {
+    const pid = Number(line.split(' ')[0]);
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('webrtc-worker.ts')) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
 beforeAll(async () => {
   server = await startTestServer({ simulator: true });
   clerk = new ApiClient(server.url);
@@ -228,6 +243,24 @@ describe('supervisor wall', { timeout: 90_000 }, () => {
     await page.getByTestId('wall-back').click();
     await page.waitForSelector(`[data-testid="live-${CAMERA}"][data-stream="sub"]`);
 
+    expect(problems).toEqual([]);
+  });
+
+  test('a killed WebRTC worker restarts and the tile watches again by itself, over WebRTC', async () => {
+    const { page, problems } = await openWall([]);
+    await waitForTile(page, CAMERA, 'webrtc', 15_000);
+    await expectTimeCodeAdvances(page, CAMERA);
+    const pid = workerPid();
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    const killedAt = Date.now();
+    // live:ended reaches the page: the tile leaves `playing` and watches again.
+    await page.waitForSelector(`[data-testid="live-${CAMERA}"]:not([data-status="playing"])`, { timeout: 10_000 });
+    await waitForTile(page, CAMERA, 'webrtc', 20_000);
+    const { second } = await expectTimeCodeAdvances(page, CAMERA);
+    expect(second.value).toBeGreaterThan(killedAt);
+    expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('false');
+    expect(workerPid()).not.toBe(pid);
     expect(problems).toEqual([]);
   });
 
