@@ -125,10 +125,14 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const devices = new DeviceService(deviceRepository, audit, {
     spoolDir: recording.spool.dir,
     segmentSeconds: config.recording.segmentSeconds,
-    onSegment: (segment) => recording.spool.add(segment),
+    onSegment: (segment) => recording.addPortableSegment(segment),
+    onGap: (deviceId, lastEndedAt) => recording.portableGap(deviceId, lastEndedAt),
+    sessions: sessionRepository,
+    onAttach: (sessionId, deviceId) => recording.attachPortable(sessionId, deviceId),
     log: logFor('devices'),
     clock,
   });
+  recording.setPortableSources({ devicesOf: (sessionId) => devices.devicesOf(sessionId), isLive: (deviceId) => devices.isLive(deviceId) });
   const flv = media
     ? new CameraFlvService({
         ingestOf: (cameraId) => recording.ingestOf(cameraId),

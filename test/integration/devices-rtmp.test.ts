@@ -135,6 +135,61 @@ describe('portable devices over RTMP', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
   }, 60_000);
 
+  it('records a push into a room-less session (便携设备): adopted, hashed and chained, its silence an interruption', async () => {
+    const device = await register('执法记录仪 D');
+    const clerk = new ApiClient(server.url);
+    await clerk.login('clerk');
+    const created = await clerk.post('/api/sessions', {
+      caseNumber: '秦应急罚〔2026〕21号',
+      title: '现场检查（便携设备）',
+      procedure: 'on-site-inspection',
+      participants: [
+        { name: '李执法', role: 'officer', badgeNumber: '13000101' },
+        { name: '王执法', role: 'officer', badgeNumber: '13000102' },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const sessionId = created.json.id as string;
+    const legal = new ApiClient(server.url);
+    await legal.login('legal');
+    expect((await legal.post(`/api/sessions/${sessionId}/devices`, { deviceId: device.id })).status).toBe(403);
+    const attached = await clerk.post(`/api/sessions/${sessionId}/devices`, { deviceId: device.id });
+    expect(attached.status).toBe(201);
+    expect(attached.json).toEqual({ sessionId, deviceId: device.id, live: false });
+    expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
+
+    // Recorded into one session at a time.
+    const other = await clerk.post('/api/sessions', { caseNumber: '秦应急罚〔2026〕21号', title: '复查', procedure: 're-inspection', participants: [] });
+    const inUse = await clerk.post(`/api/sessions/${other.json.id}/devices`, { deviceId: device.id });
+    expect(inUse.status).toBe(409);
+    expect(inUse.json.error.code).toBe('device_in_use');
+
+    expect(await push(device.pushUrl, 6)).toBe(0);
+    await waitFor(async () => (await auditEntries('device.publish_ended')).some((e) => e.target === device.id), 10_000, 'publish end audited');
+    await waitFor(async () => ((await clerk.get(`/api/sessions/${sessionId}`)).json.interruptions as { cause: string }[]).some((i) => i.cause === 'connection_lost'), 10_000, 'gap after the push');
+    expect((await clerk.post(`/api/sessions/${sessionId}/stop`)).status).toBe(200);
+
+    const rows = (await clerk.get(`/api/sessions/${sessionId}/segments`)).json as { cameraId: string; seq: number; sha256: string; prevSha256: string | null; timeSource: string; durationMs: number; startedAt: string; endedAt: string }[];
+    const hashed = new Map(segmentLogs(device.id).map((s) => [s.sha256, s]));
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    rows.forEach((row, i) => {
+      expect(row.cameraId).toBe(device.id);
+      expect(row.timeSource).toBe('arrival');
+      expect(hashed.has(row.sha256)).toBe(true); // the hash taken when the segment closed
+      expect(row.prevSha256).toBe(i === 0 ? null : rows[i - 1]!.sha256);
+    });
+    expect(rows.reduce((ms, r) => ms + r.durationMs, 0)).toBeGreaterThan(4000);
+    const view = (await clerk.get(`/api/sessions/${sessionId}`)).json as { interruptions: { cameraId: string; cause: string; startedAt: string; endedAt: string | null }[] };
+    const gaps = view.interruptions.filter((i) => i.cameraId === device.id);
+    // Not publishing at the start (ended by its first segment), then silent from its last segment to the stop.
+    expect(gaps.map((i) => i.cause)).toEqual(['camera_unreachable', 'connection_lost']);
+    expect(gaps[0]!.endedAt).toBe(rows[0]!.startedAt);
+    expect(gaps[1]!.startedAt).toBe(rows.at(-1)!.endedAt);
+    expect(gaps[1]!.endedAt).toBe((await clerk.get(`/api/sessions/${sessionId}`)).json.endedAt);
+    expect((await clerk.get(`/api/sessions/${sessionId}/devices`)).json.map((d: { id: string }) => d.id)).toEqual([device.id]);
+    expect((await auditEntries('session.device_attached')).some((e) => e.target === sessionId && e.detail.deviceId === device.id)).toBe(true);
+  }, 60_000);
+
   it('refuses a wrong key, an unknown device and a disabled one: closed, audited, nothing recorded', async () => {
     const device = await register('执法记录仪 C');
     const wrong = new URL(device.pushUrl);

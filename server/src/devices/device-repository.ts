@@ -44,6 +44,31 @@ export class DeviceRepository {
     return this.db.prepare<[string], { key_hash: string }>('SELECT key_hash FROM devices WHERE id = ? AND disabled = 0').get(id)?.key_hash ?? null;
   }
 
+  /** Records a device as a source of a session (session_devices, written once). */
+  attach(sessionId: string, deviceId: string, by: string, at: string): void {
+    this.db.prepare('INSERT INTO session_devices (session_id, device_id, attached_by, attached_at) VALUES (?, ?, ?, ?)').run(sessionId, deviceId, by, at);
+  }
+
+  /** The devices a session records, in the order they were attached. */
+  devicesOf(sessionId: string): string[] {
+    return this.db
+      .prepare<[string], { device_id: string }>('SELECT device_id FROM session_devices WHERE session_id = ? ORDER BY attached_at, device_id')
+      .all(sessionId)
+      .map((r) => r.device_id);
+  }
+
+  /** A session not yet ended that records this device, if any. */
+  openSessionOf(deviceId: string): string | null {
+    return (
+      this.db
+        .prepare<[string], { id: string }>(
+          `SELECT s.id FROM session_devices d JOIN sessions s ON s.id = d.session_id
+           WHERE d.device_id = ? AND s.state IN ('scheduled', 'recording', 'recess') LIMIT 1`,
+        )
+        .get(deviceId)?.id ?? null
+    );
+  }
+
   disable(id: string): boolean {
     return this.db.prepare('UPDATE devices SET disabled = 1 WHERE id = ? AND disabled = 0').run(id).changes > 0;
   }

@@ -3,9 +3,12 @@ import type { AuditContext, AuditLog } from '../audit/audit-log.ts';
 import type { SpoolSegment } from '../ingest/camera-ingest.types.ts';
 import { DEVICE_APP, hashKey, newKey } from '../live/publish-guard.ts';
 import type { MediaServer, PublishAttempt, PublishInfo } from '../live/media-server.ts';
-import { ApiError, notFound } from '../shared/errors.ts';
+import { ApiError, conflict, forbidden, notFound } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import { canReadSession, canRunSession } from '../sessions/session-access.ts';
+import type { Caller } from '../sessions/session-service.ts';
+import type { SessionRecord } from '../sessions/session.types.ts';
 import { DeviceIngest } from './device-ingest.ts';
 import type { DeviceRepository } from './device-repository.ts';
 import type { DeviceInput, DeviceRecord, DeviceRegistered, DeviceView } from './device.types.ts';
@@ -16,8 +19,14 @@ export interface DeviceServiceOptions {
   /** The spool root the cameras' ingests write to. */
   spoolDir: string;
   segmentSeconds: number;
-  /** Each closed, hashed segment of a publishing device (wired to the recording spool). */
+  /** Each closed, hashed segment of a publishing device (wired to the recording). */
   onSegment: (segment: SpoolSegment) => void;
+  /** A device stopped publishing; its last segment ended at `lastEndedAt` (wired to the recording). */
+  onGap: (deviceId: string, lastEndedAt: string) => void;
+  /** Sessions, to attach a device to one. */
+  sessions: { get(id: string): SessionRecord | undefined };
+  /** A device was attached to a session (the recording takes it up if the session records). */
+  onAttach: (sessionId: string, deviceId: string) => Promise<void>;
   log: Logger;
   clock: Clock;
 }
@@ -31,6 +40,8 @@ export class DeviceService {
   private media: MediaServer | null = null;
   private readonly ingests = new Map<string, { ingest: DeviceIngest; sessionId: string }>();
   private readonly draining = new Set<DeviceIngest>();
+  /** End of each device's last segment, for the gap when its push ends. */
+  private readonly lastEndedAt = new Map<string, string>();
   private closed = false;
 
   constructor(
@@ -82,6 +93,44 @@ export class DeviceService {
     return this.get(id);
   }
 
+  /**
+   * Records a device into a session (its clerk): room-less (便携设备) or beside the room's cameras.
+   * While the session records, the device's segments are adopted, hashed and chained like a
+   * camera's; while it does not publish, that is an interruption to explain.
+   */
+  async attachToSession(caller: Caller, sessionId: string, deviceId: string): Promise<{ sessionId: string; deviceId: string; live: boolean }> {
+    const session = this.o.sessions.get(sessionId);
+    if (!session || !canReadSession(caller.user, session)) throw notFound({ en: `Session ${sessionId}`, zh: `记录 ${sessionId}` });
+    if (!canRunSession(caller.user, session)) throw forbidden({ en: 'Only the clerk running this session may add a device to it.', zh: '只有负责此记录的书记员可以添加设备。' });
+    if (!['scheduled', 'recording', 'recess'].includes(session.state)) {
+      throw conflict('invalid_state', { en: `The session is ${session.state}: a device can no longer be added.`, zh: '此记录已结束，不能再添加设备。' });
+    }
+    const device = this.get(deviceId);
+    const result = { sessionId, deviceId, live: this.isLive(deviceId) };
+    if (this.repo.devicesOf(sessionId).includes(deviceId)) return result;
+    if (device.disabled) throw conflict('device_disabled', { en: `Device ${deviceId} is disabled.`, zh: `设备 ${deviceId} 已停用。` });
+    const other = this.repo.openSessionOf(deviceId);
+    if (other) {
+      throw conflict('device_in_use', { en: `Device ${deviceId} is already recorded into session ${other}: end that session first.`, zh: `设备 ${deviceId} 正在记录另一场记录（${other}），请先结束该记录。` });
+    }
+    this.repo.attach(sessionId, deviceId, caller.user.username, this.o.clock.now().toISOString());
+    this.audit.record({ actor: caller.user.username, ip: caller.ip }, 'session.device_attached', sessionId, { deviceId, name: device.name, officer: device.officer, badgeNumber: device.badgeNumber });
+    await this.o.onAttach(sessionId, deviceId);
+    return result;
+  }
+
+  /** The devices a session records (whoever may read the session). */
+  devicesOfSession(caller: Caller, sessionId: string): DeviceView[] {
+    const session = this.o.sessions.get(sessionId);
+    if (!session || !canReadSession(caller.user, session)) throw notFound({ en: `Session ${sessionId}`, zh: `记录 ${sessionId}` });
+    return this.repo.devicesOf(sessionId).map((id) => ({ ...this.get(id), live: this.isLive(id) }));
+  }
+
+  /** Which devices a session records (the recording's PortableSources). */
+  devicesOf(sessionId: string): string[] {
+    return this.repo.devicesOf(sessionId);
+  }
+
   /** Whether a device is publishing now. */
   isLive(id: string): boolean {
     return this.ingests.has(id);
@@ -115,6 +164,7 @@ export class DeviceService {
     });
     ingest.on('segment', (segment) => {
       this.o.log.info({ device: segment.cameraId, seq: segment.seq, file: segment.file, bytes: segment.bytes, sha256: segment.sha256, startedAt: segment.startedAt, endedAt: segment.endedAt }, 'device segment');
+      this.lastEndedAt.set(segment.cameraId, segment.endedAt);
       this.o.onSegment(segment);
     });
     this.ingests.set(info.name, { ingest, sessionId: info.sessionId });
@@ -133,5 +183,6 @@ export class DeviceService {
     await new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref());
     await entry.ingest.close();
     this.draining.delete(entry.ingest);
+    if (!this.ingests.has(info.name)) this.o.onGap(info.name, this.lastEndedAt.get(info.name) ?? this.o.clock.now().toISOString());
   }
 }

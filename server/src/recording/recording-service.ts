@@ -20,7 +20,13 @@ import { adoptFile, makeReadOnly, MANIFEST_FILE, sessionCameraDir, sessionDir, u
 import type { SegmentRepository } from './segment-repository.ts';
 
 /** Interruptions the recorder opens itself and closes at the camera's next segment. */
-const OPEN_CAMERA_GAPS = ['camera_unreachable', 'server_restart', 'disk_full'] as const;
+const OPEN_CAMERA_GAPS = ['camera_unreachable', 'server_restart', 'disk_full', 'connection_lost'] as const;
+
+/** Portable devices as recording sources: which devices a session records (session_devices), which publish now. */
+export interface PortableSources {
+  devicesOf(sessionId: string): string[];
+  isLive(deviceId: string): boolean;
+}
 
 export interface RecordingSettings {
   dataDir: string;
@@ -64,6 +70,7 @@ export class RecordingService implements SessionLifecycleHooks {
   onLevel: ((level: AudioLevel) => void) | null = null;
   /** A camera of a recording session lost its feed (`endedAt` null) or got it back: wall alarms. */
   onInterruptionEvent: ((event: InterruptionEvent) => void) | null = null;
+  private portable: PortableSources | null = null;
 
   constructor(
     private readonly settings: RecordingSettings,
@@ -100,7 +107,7 @@ export class RecordingService implements SessionLifecycleHooks {
     const now = new Date().toISOString();
     for (const state of ['recording', 'recess'] as const) {
       for (const session of this.sessions.list({ state })) {
-        const cameraIds = session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
+        const cameraIds = [...this.roomCameras(session), ...(this.portable?.devicesOf(session.id) ?? [])];
         this.active.set(session.id, {
           session, cameraIds, paused: state === 'recess', stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null,
         });
@@ -128,6 +135,61 @@ export class RecordingService implements SessionLifecycleHooks {
     if (files.length === 0) return;
     this.audit.record({ actor: null }, 'recording.unindexed_files', session.id, { files });
     this.log.error({ session: session.id, files }, 'segment files without an index row: kept and reported');
+  }
+
+  /**
+   * Portable devices recorded like cameras (set before start()): their segments arrive through
+   * `addPortableSegment`, the end of a push through `portableGap`.
+   */
+  setPortableSources(sources: PortableSources): void {
+    this.portable = sources;
+  }
+
+  /** A closed, hashed segment of a publishing portable device: into the spool, and adopted where it is recorded. */
+  addPortableSegment(segment: SpoolSegment): void {
+    this.onSegment(segment);
+  }
+
+  /** A device stopped publishing (its last segment ended at `startedAt`): an open gap wherever it is recorded, ended by its next segment. */
+  portableGap(deviceId: string, startedAt: string): void {
+    for (const recording of this.active.values()) {
+      if (!recording.cameraIds.includes(deviceId) || recording.paused || recording.stopAtMs !== null) continue;
+      this.sessions.insertInterruption({
+        sessionId: recording.session.id, cameraId: deviceId, startedAt, endedAt: null, cause: 'connection_lost',
+        explanation: null, explainedBy: null, explainedAt: null,
+      });
+      this.log.warn({ session: recording.session.id, device: deviceId, from: startedAt }, 'portable device stopped publishing: recording interrupted');
+    }
+    this.publishInterruption(deviceId, 'connection_lost', startedAt, null);
+  }
+
+  /**
+   * A device attached to a session that already records: from now on it is one of its sources; what it
+   * published since the session's pre-roll is adopted, and while it does not publish that is a gap.
+   */
+  async attachPortable(sessionId: string, deviceId: string): Promise<void> {
+    const recording = this.active.get(sessionId);
+    if (!recording || recording.cameraIds.includes(deviceId) || recording.stopAtMs !== null) return;
+    recording.cameraIds.push(deviceId);
+    await this.recordClocks(recording.session, [], [deviceId], false);
+    if (recording.paused) return;
+    this.startPortable(recording, deviceId, new Date().toISOString());
+  }
+
+  private startPortable(recording: ActiveRecording, deviceId: string, missingFrom: string): void {
+    if (!this.portable?.isLive(deviceId)) {
+      this.sessions.insertInterruption({
+        sessionId: recording.session.id, cameraId: deviceId, startedAt: missingFrom, endedAt: null, cause: 'camera_unreachable',
+        explanation: null, explainedBy: null, explainedAt: null,
+      });
+      return;
+    }
+    const from = new Date(Date.parse(recording.session.startedAt!) - this.settings.preRollS * 1000);
+    for (const segment of this.spool.adopt(deviceId, from)) this.enqueue(recording, segment);
+  }
+
+  private roomCameras(session: SessionRecord): string[] {
+    return session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
   }
 
   /** A camera's running ingest, for live consumers (`subscribeRtp`); undefined while it has none. */
@@ -187,9 +249,10 @@ export class RecordingService implements SessionLifecycleHooks {
         zh: `录像磁盘仅剩 ${Math.round(disk.freeBytes / 1e9)} GB，无法开始新的记录。请清理磁盘空间（系统不会自动删除录像）。`,
       });
     }
-    const cameraIds = session.roomId ? this.cameras.list().filter((c) => c.roomId === session.roomId && c.enabled).map((c) => c.id) : [];
-    await this.recordClocks(session, cameraIds);
-    const recording: ActiveRecording = { session, cameraIds, paused: false, stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null };
+    const cameraIds = this.roomCameras(session);
+    const deviceIds = this.portable?.devicesOf(session.id) ?? [];
+    await this.recordClocks(session, cameraIds, deviceIds);
+    const recording: ActiveRecording = { session, cameraIds: [...cameraIds, ...deviceIds], paused: false, stopAtMs: null, queue: new Map(), pendingAtStop: new Set(), stopped: null, stoppedResolve: null };
     this.active.set(session.id, recording);
     const from = new Date(Date.parse(session.startedAt!) - this.settings.preRollS * 1000);
     for (const cameraId of cameraIds) {
@@ -205,13 +268,22 @@ export class RecordingService implements SessionLifecycleHooks {
       running.ingest.setRecording(true);
       for (const segment of this.spool.adopt(cameraId, from)) this.enqueue(recording, segment);
     }
+    for (const deviceId of deviceIds) this.startPortable(recording, deviceId, session.startedAt!);
   }
 
   /** The server's clock sync state and each camera's clock offset, stored with the session at its start. */
-  private async recordClocks(session: SessionRecord, cameraIds: string[]): Promise<void> {
+  private async recordClocks(session: SessionRecord, cameraIds: string[], deviceIds: string[] = [], withServer = true): Promise<void> {
     const measuredAt = new Date().toISOString();
-    const server = await readClockSync();
-    this.segments.recordClock({ sessionId: session.id, subject: 'server', offsetMs: null, synchronized: server.synchronized, source: server.source, detail: server.detail, measuredAt });
+    if (withServer) {
+      const server = await readClockSync();
+      this.segments.recordClock({ sessionId: session.id, subject: 'server', offsetMs: null, synchronized: server.synchronized, source: server.source, detail: server.detail, measuredAt });
+    }
+    for (const deviceId of deviceIds) {
+      this.segments.recordClock({
+        sessionId: session.id, subject: deviceId, offsetMs: null, synchronized: null, source: 'arrival',
+        detail: 'portable device over RTMP: times are its arrival at the server', measuredAt,
+      });
+    }
     for (const cameraId of cameraIds) {
       const probe = this.cameraManager.probe(cameraId);
       this.segments.recordClock({
@@ -237,7 +309,7 @@ export class RecordingService implements SessionLifecycleHooks {
     recording.stopAtMs = Date.parse(session.endedAt!);
     // The segment under way at the stop instant closes within about one segment length: wait for it
     // from every camera that is delivering, bounded in case a camera dies just then.
-    recording.pendingAtStop = new Set(recording.cameraIds.filter((id) => this.ingests.get(id)?.ingest.state === 'running'));
+    recording.pendingAtStop = new Set(recording.cameraIds.filter((id) => this.ingests.get(id)?.ingest.state === 'running' || (this.portable?.isLive(id) ?? false)));
     recording.stopped = new Promise<void>((resolve) => {
       recording.stoppedResolve = resolve;
       setTimeout(resolve, (this.settings.segmentSeconds * 2 + 2) * 1000).unref();
