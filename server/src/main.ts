@@ -176,6 +176,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
       flv,
       devices,
       signer: FlvUrlSigner.open(config.dataDir, config.mediaServer.flvUrlTtlS),
+      custody: new CustodyLog(db, clock),
+      sessionInRoom: (roomId) => sessionRepository.activeInRoom(roomId)?.id ?? null,
       log: logFor('live-flv'),
     },
     devices,

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { pause, waitFor } from '../helpers/wait.ts';
@@ -34,37 +36,73 @@ function mediaPorts(): { rtmpPort: number; httpPort: number } {
   return JSON.parse(line) as { rtmpPort: number; httpPort: number };
 }
 
-/** Reads an FLV stream until it has the header and a coded video frame (not only the sequence header). */
-async function readFlv(response: Response, timeoutMs: number): Promise<{ header: string; videoFrames: number; keyframe: boolean }> {
-  const reader = response.body!.getReader();
-  let buf = Buffer.alloc(0);
-  let videoFrames = 0;
-  let keyframe = false;
-  let offset = 13; // FLV header (9) + PreviousTagSize0 (4)
-  const until = Date.now() + timeoutMs;
-  try {
-    while (Date.now() < until && !(keyframe && videoFrames >= 5)) {
-      const next = await Promise.race([reader.read(), pause(until - Date.now()).then(() => ({ done: true, value: undefined }))]);
-      if (next.done || !next.value) break;
-      buf = Buffer.concat([buf, Buffer.from(next.value)]);
-      while (buf.length >= offset + 11) {
-        const type = buf[offset]!;
-        const size = buf.readUIntBE(offset + 1, 3);
-        if (buf.length < offset + 11 + size + 4) break;
-        const data = buf.subarray(offset + 11, offset + 11 + size);
+/** Reads an FLV stream as it comes and counts its coded video frames (not the sequence header). */
+class FlvReader {
+  header = '';
+  videoFrames = 0;
+  keyframes = 0;
+  private buf = Buffer.alloc(0);
+  private offset = 13; // FLV header (9) + PreviousTagSize0 (4)
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(response: Response) {
+    this.reader = response.body!.getReader();
+  }
+
+  /** Reads until `done()` holds or the time is up; returns whether it held. */
+  async until(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!done() && Date.now() < until) {
+      const next = await Promise.race([this.reader.read(), pause(Math.max(0, until - Date.now())).then(() => null)]);
+      if (!next || next.done) break;
+      this.buf = Buffer.concat([this.buf, Buffer.from(next.value)]);
+      if (!this.header && this.buf.length >= 3) this.header = this.buf.subarray(0, 3).toString('latin1');
+      while (this.buf.length >= this.offset + 11) {
+        const type = this.buf[this.offset]!;
+        const size = this.buf.readUIntBE(this.offset + 1, 3);
+        if (this.buf.length < this.offset + 11 + size + 4) break;
+        const data = this.buf.subarray(this.offset + 11, this.offset + 11 + size);
         // Video tag, AVC, AVCPacketType 1 (a coded frame); frame type 1 is a keyframe.
         if (type === 9 && (data[0]! & 0x0f) === 7 && data[1] === 1) {
-          videoFrames++;
-          if (data[0]! >> 4 === 1) keyframe = true;
+          this.videoFrames++;
+          if (data[0]! >> 4 === 1) this.keyframes++;
         }
-        offset += 11 + size + 4;
+        this.offset += 11 + size + 4;
       }
+      // Keep memory flat: drop what was parsed.
+      this.buf = this.buf.subarray(this.offset);
+      this.offset = 0;
     }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+    return done();
   }
-  return { header: buf.subarray(0, 3).toString('latin1'), videoFrames, keyframe };
+
+  async cancel(): Promise<void> {
+    await this.reader.cancel().catch(() => undefined);
+  }
 }
+
+/** The pid of the server's recording ffmpeg of a camera (it writes the camera's spool segments). */
+function ingestPid(cameraId: string): string | undefined {
+  const spool = `${server.dataDir}/spool/${cameraId}/`;
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(spool);
+      } catch {
+        return false;
+      }
+    });
+}
+
+const custodyRows = (cameraId: string) => {
+  const db = new Database(join(server.dataDir, 'hearing-recorder.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT * FROM custody_log WHERE camera_id = ? ORDER BY id').all(cameraId) as { username: string; room_id: string | null; ended_at: string | null; detail: string }[];
+  } finally {
+    db.close();
+  }
+};
 
 beforeAll(async () => {
   server = await startTestServer({ simulator: true, demoOverrides: { mediaServer: { rtmpPort: 0, flvUrlTtlS: TTL_S, flvIdleStopS: 1 } } });
@@ -92,14 +130,40 @@ describe('FLV live view through the main port', () => {
     const response = await fetch(`${server.url}${issued.json.url}`, { headers: { cookie: supervisor.sessionCookie! } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('video/x-flv');
-    const flv = await readFlv(response, 20_000);
+    const flv = new FlvReader(response);
+    expect(await flv.until(() => flv.keyframes >= 1 && flv.videoFrames >= 5, 20_000)).toBe(true);
     expect(flv.header).toBe('FLV');
-    expect(flv.keyframe).toBe(true);
-    expect(flv.videoFrames).toBeGreaterThanOrEqual(5);
-    // ONE publisher ffmpeg for the camera while it is watched; it goes a little after the last viewer.
+    // ONE publisher ffmpeg for the camera while it is watched; the viewing is in the custody log.
     expect(flvPublishers(CAMERA).length).toBe(1);
+    await flv.cancel();
+    await waitFor(() => custodyRows(CAMERA).some((r) => r.ended_at !== null), 5000, 'custody entry closed');
+    const [entry] = custodyRows(CAMERA);
+    expect(entry).toMatchObject({ username: 'supervisor', room_id: 'hearing-1' });
+    expect(JSON.parse(entry!.detail)).toMatchObject({ transport: 'flv', endReason: 'viewer_left' });
+    // The publisher goes a little after the last viewer.
     await waitFor(() => flvPublishers(CAMERA).length === 0, 10_000, 'FLV publisher stopped after the last viewer left');
   }, 45_000);
+
+  it('restarts a killed FLV publisher by itself, the viewer reads on, and the recording ffmpeg is untouched', async () => {
+    const issued = await supervisor.get(`/api/live/cameras/${CAMERA}/flv-url`);
+    const response = await fetch(`${server.url}${issued.json.url}`, { headers: { cookie: supervisor.sessionCookie! } });
+    const flv = new FlvReader(response);
+    try {
+      expect(await flv.until(() => flv.videoFrames >= 5, 20_000)).toBe(true);
+      const ingest = ingestPid(CAMERA);
+      expect(ingest).toBeDefined();
+      const [killed] = flvPublishers(CAMERA);
+      process.kill(Number(killed), 'SIGKILL');
+      const gapsBefore = server.output.filter((l) => l.includes('"camera gap"')).length;
+      await waitFor(() => flvPublishers(CAMERA).some((pid) => pid !== killed), 10_000, 'a new FLV publisher');
+      const framesAtRestart = flv.videoFrames;
+      expect(await flv.until(() => flv.videoFrames >= framesAtRestart + 25, 20_000)).toBe(true);
+      expect(ingestPid(CAMERA)).toBe(ingest);
+      expect(server.output.filter((l) => l.includes('"camera gap"')).length).toBe(gapsBefore);
+    } finally {
+      await flv.cancel();
+    }
+  }, 60_000);
 
   it('answers 401 without the login cookie', async () => {
     const issued = await supervisor.get(`/api/live/cameras/${CAMERA}/flv-url`);

@@ -19,7 +19,18 @@ export interface LiveRouteDependencies {
   flv: CameraFlvService | null;
   devices: DeviceService | null;
   signer: FlvUrlSigner;
+  /** The custody log: who watched what, from when to when. */
+  custody: { open(entry: { sessionId: string | null; roomId: string | null; cameraId: string | null; username: string; action: 'live_view'; detail?: Record<string, unknown> }): number; close(id: number, detail?: Record<string, unknown>): void };
+  /** The session recording in a room now, if any. */
+  sessionInRoom: (roomId: string) => string | null;
   log: Logger;
+}
+
+interface Viewing {
+  /** The custody entry of this viewing (opened when the stream starts flowing). */
+  open(): void;
+  /** The viewer or the stream went. */
+  close(reason: string): void;
 }
 
 const cameraFlvPath = (cameraId: string) => `/live/flv/${cameraId}.flv`;
@@ -83,7 +94,8 @@ export function flvStreamRoutes(deps: LiveRouteDependencies): Router {
     if (!canWatchDevice(user)) throw mayNotWatch();
     if (!deps.media?.running || !deps.devices) throw unavailable();
     deps.devices.get(deviceId);
-    proxy(req, res, deps.media.httpFlvUrl(DEVICE_APP, deviceId), () => undefined, deps.log);
+    const viewing = custodyOf(deps, { sessionId: deps.devices.openSessionOf(deviceId), roomId: null, cameraId: deviceId, username: user.username });
+    proxy(res, deps.media.httpFlvUrl(DEVICE_APP, deviceId), viewing, deps.log);
   });
 
   router.get('/live/flv/:cameraId.flv', (req, res) => {
@@ -93,26 +105,53 @@ export function flvStreamRoutes(deps: LiveRouteDependencies): Router {
     if (roomId === undefined) throw notFound({ en: `Camera ${cameraId}`, zh: `摄像机 ${cameraId}` });
     if (!canWatchRoom(user, roomId)) throw mayNotWatch();
     if (!deps.media?.running || !deps.flv) throw unavailable();
+    if (!deps.flv.canPublish(cameraId)) {
+      throw new ApiError(503, 'camera_offline', { en: `Camera ${cameraId} delivers no picture now: try again when it is online.`, zh: `摄像机 ${cameraId} 当前没有画面，请在其恢复在线后重试。` });
+    }
     const release = deps.flv.acquire(cameraId);
-    proxy(req, res, deps.media.httpFlvUrl(LIVE_APP, cameraId), release, deps.log);
+    const viewing = custodyOf(deps, { sessionId: roomId ? deps.sessionInRoom(roomId) : null, roomId, cameraId, username: user.username });
+    proxy(res, deps.media.httpFlvUrl(LIVE_APP, cameraId), { open: viewing.open, close: (reason) => { release(); viewing.close(reason); } }, deps.log);
   });
 
   return router;
 }
 
+/** A viewing written to the custody log: opened when video flows, closed when it ends. A failing log never cuts the stream. */
+function custodyOf(deps: LiveRouteDependencies, entry: { sessionId: string | null; roomId: string | null; cameraId: string; username: string }): Viewing {
+  let id: number | null = null;
+  return {
+    open: () => {
+      try {
+        id = deps.custody.open({ ...entry, action: 'live_view', detail: { transport: 'flv' } });
+      } catch (err) {
+        deps.log.error({ err }, 'custody log entry could not be opened');
+      }
+    },
+    close: (reason) => {
+      if (id === null) return;
+      try {
+        deps.custody.close(id, { endReason: reason });
+      } catch (err) {
+        deps.log.error({ err }, 'custody log entry could not be closed');
+      }
+      id = null;
+    },
+  };
+}
+
 /** Streams an upstream HTTP-FLV response to the viewer, never buffering it; either side ending ends both. */
-function proxy(req: Request, res: Response, upstreamUrl: string, release: () => void, log: Logger): void {
+function proxy(res: Response, upstreamUrl: string, viewing: Viewing, log: Logger): void {
   let done = false;
-  const finish = () => {
+  const finish = (reason: string) => {
     if (done) return;
     done = true;
     upstream.destroy();
-    release();
+    viewing.close(reason);
   };
   const upstream = httpGet(upstreamUrl, (up) => {
     if (up.statusCode !== 200) {
       up.resume();
-      finish();
+      finish('upstream_status');
       if (!res.headersSent) res.status(503).json({ error: { code: 'live_unavailable', message: `The media server answered ${up.statusCode}.` } });
       return;
     }
@@ -121,27 +160,29 @@ function proxy(req: Request, res: Response, upstreamUrl: string, release: () => 
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
+    viewing.open();
     up.on('data', (chunk: Buffer) => {
       // A viewer that cannot keep up loses data (the next keyframe recovers), never the server's memory.
       if (res.writableLength > 8 * 1024 * 1024) {
-        log.warn({ url: req.path }, 'FLV viewer too slow: disconnected');
+        log.warn({ url: upstreamUrl }, 'FLV viewer too slow: disconnected');
+        finish('viewer_too_slow');
         res.destroy();
         return;
       }
       res.write(chunk);
     });
     up.once('end', () => {
-      finish();
+      finish('stream_ended');
       res.end();
     });
     up.once('error', () => res.destroy());
   });
   upstream.once('error', (err) => {
     log.warn({ err }, 'FLV upstream failed');
-    finish();
+    finish('upstream_failed');
     if (!res.headersSent) res.status(503).json({ error: { code: 'live_unavailable', message: 'The media server did not answer.' } });
     else res.destroy();
   });
   // The response closes when the viewer goes (or when it ended): the upstream goes with it.
-  res.once('close', finish);
+  res.once('close', () => finish('viewer_left'));
 }

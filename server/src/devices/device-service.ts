@@ -126,6 +126,11 @@ export class DeviceService {
     return this.repo.devicesOf(sessionId).map((id) => ({ ...this.get(id), live: this.isLive(id) }));
   }
 
+  /** The open session (scheduled, recording or in recess) that records a device, if any. */
+  openSessionOf(deviceId: string): string | null {
+    return this.repo.openSessionOf(deviceId);
+  }
+
   /** Which devices a session records (the recording's PortableSources). */
   devicesOf(sessionId: string): string[] {
     return this.repo.devicesOf(sessionId);
