@@ -196,8 +196,24 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'));
   // WebRTC live view: a worker process of its own, fed from the ingests' relays.
   const live = new WebRtcService(
-    { iceServers: config.live.iceServers.map((s) => ({ ...s, ...(s.credential === undefined ? {} : { credential: resolveSecret(s.credential) }) })), candidateAddresses: config.live.candidateAddresses, logLevel: rootLog.level },
-    { auth, cameras, sessions: sessionRepository, custody: new CustodyLog(db, clock), ingestOf: (cameraId) => recording.ingestOf(cameraId), log: logFor('live') },
+    {
+      iceServers: config.live.iceServers.map((s) => ({ ...s, ...(s.credential === undefined ? {} : { credential: resolveSecret(s.credential) }) })),
+      candidateAddresses: config.live.candidateAddresses,
+      logLevel: rootLog.level,
+    },
+    {
+      auth,
+      cameras,
+      sessions: sessionRepository,
+      custody: new CustodyLog(db, clock),
+      ingestOf: (cameraId) => recording.ingestOf(cameraId),
+      subStreamOf: (cameraId) => {
+        const subUrl = cameraManager.probe(cameraId)?.subUrl;
+        const camera = cameras.get(cameraId);
+        return subUrl && camera ? { url: subUrl, credentials: cameraManager.credentials(camera.source) } : null;
+      },
+      log: logFor('live'),
+    },
   );
   live.attach(gateway.io);
 

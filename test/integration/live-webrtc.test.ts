@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -34,15 +34,15 @@ async function socketOf(client: ApiClient): Promise<LiveSocket> {
   return socket;
 }
 
-const watch = (socket: LiveSocket, cameraId: string) =>
-  socket.timeout(20_000).emitWithAck('live:watch', { cameraId, stream: 'main' }) as Promise<WatchResult>;
+const watch = (socket: LiveSocket, cameraId: string, stream: 'main' | 'sub' = 'main') =>
+  socket.timeout(20_000).emitWithAck('live:watch', { cameraId, stream }) as Promise<WatchResult>;
 
 /** Watches until the server offers (the camera's ingest may still be starting). */
-async function watchUntilOffered(socket: LiveSocket, cameraId: string): Promise<Extract<WatchResult, { ok: true }>> {
+async function watchUntilOffered(socket: LiveSocket, cameraId: string, stream: 'main' | 'sub' = 'main'): Promise<Extract<WatchResult, { ok: true }>> {
   let last: WatchResult = { ok: false, error: { code: 'none', message: '' } };
   await waitFor(
     async () => {
-      last = await watch(socket, cameraId);
+      last = await watch(socket, cameraId, stream);
       return last.ok || !['camera_offline', 'live_unavailable'].includes(last.error.code);
     },
     30_000,
@@ -118,6 +118,23 @@ function workerPid(): number | null {
   return null;
 }
 
+/** The server's sub-stream pulls: its ffmpeg children that copy a stream to RTP with SPS/PPS in-band. */
+function subStreamPulls(): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      if (ppid === server.process.pid && cmdline.includes('dump_extra')) found.push(cmdline);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 beforeAll(async () => {
   server = await startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 2, segmentSeconds: 2 } } });
 }, 60_000);
@@ -166,6 +183,21 @@ describe('WebRTC live view', () => {
     await pause(1000);
     expect(received.packets - atStop).toBeLessThanOrEqual(5);
   }, 90_000);
+
+  it('serves a grid tile from the sub stream, pulled only while someone watches it', async () => {
+    const socket = await socketOf(await login('supervisor'));
+    expect(subStreamPulls()).toEqual([]);
+    const offer = await watchUntilOffered(socket, 'h1-presiding', 'sub');
+    const received = await answer(socket, offer);
+    await waitFor(() => received.packets > 50 && received.nalTypes.has(7) && received.nalTypes.has(5), 20_000, 'sub-stream video at the viewer');
+    const pulls = subStreamPulls();
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatch(/\/sub /);
+    await waitFor(() => custodyRows().some((r) => JSON.parse(r.detail).viewerId === offer.viewerId), 5000, 'custody row');
+    expect(JSON.parse(custodyRows().find((r) => JSON.parse(r.detail).viewerId === offer.viewerId)!.detail).stream).toBe('sub');
+    socket.emit('live:stop', { viewerId: offer.viewerId });
+    await waitFor(() => subStreamPulls().length === 0, 10_000, 'the sub-stream pull to stop with its last viewer');
+  }, 60_000);
 
   it('gives no offer to a clerk of another room, to legal staff or to an anonymous socket, and says why', async () => {
     // A clerk assigned to the interview room only.

@@ -13,6 +13,7 @@ import type { ClientToServerEvents, LiveAck, LiveStreamKind, ServerToClientEvent
 import type { SessionRepository } from '../sessions/session-repository.ts';
 import { childRegistry } from '../shared/ffmpeg/child-registry.ts';
 import type { Logger } from '../shared/logger.ts';
+import { SubStreamPull, type SubStreamSource } from './sub-stream-pull.ts';
 import { RTP_HEADER_BYTES, RTP_MAGIC, TRACK_AUDIO, TRACK_VIDEO, type FromWorker, type ToWorker, type WorkerIceServer } from './webrtc-worker.types.ts';
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -34,6 +35,8 @@ export interface WebRtcServiceDeps {
   custody: CustodyLog;
   /** The camera's running ingest (RecordingService.ingestOf). */
   ingestOf: (cameraId: string) => CameraIngest | undefined;
+  /** The camera's sub stream, when it has one (grid tiles); null serves them the main stream. */
+  subStreamOf: (cameraId: string) => SubStreamSource | null;
   log: Logger;
 }
 
@@ -64,12 +67,18 @@ interface Viewer {
   cameraId: string;
   roomId: string | null;
   stream: LiveStreamKind;
+  /** The feed it watches (`cameraId`, or `cameraId#sub`). */
+  feedKey: string;
   custodyId: number | null;
 }
 
 /** A camera with viewers: its RTP goes to the worker while it has any. */
 interface Feed {
+  key: string;
   cameraId: string;
+  /** The main stream comes from the recording ingest's relay; a sub stream from its own pull. */
+  source: SubStreamSource | null;
+  pull: SubStreamPull | null;
   index: number;
   ingest: CameraIngest | null;
   unsubscribe: (() => void) | null;
@@ -390,17 +399,18 @@ export class WebRtcService {
     if (!this.deps.ingestOf(request.cameraId)) throw new LiveError('camera_offline', 'The camera is not streaming now; its state shows why.');
     const viewerId = randomUUID();
     // The camera's RTP flows before the viewer exists, so its first keyframe is not missed.
-    const feed = this.feedFor(request.cameraId, run);
+    const sub = request.stream === 'sub' ? this.safely(() => this.deps.subStreamOf(request.cameraId)) : null;
+    const feed = this.feedFor(request.cameraId, sub, run);
     feed.viewers.add(viewerId);
     const reply = await this.request(run, (requestId) => ({ type: 'watch', requestId, viewerId, cameraIndex: feed.index }));
     if (reply.type !== 'offer' || socket.disconnected || this.run !== run) {
-      this.releaseFeed(request.cameraId, viewerId);
+      this.releaseFeed(feed.key, viewerId);
       if (reply.type === 'offer') this.sendTo(run, { type: 'stop', viewerId });
       if (reply.type === 'failed') throw new LiveError(reply.code === 'not_found' ? 'camera_offline' : reply.code, reply.message);
       throw UNAVAILABLE();
     }
-    this.viewers.set(viewerId, { id: viewerId, socket, username: user.username, cameraId: request.cameraId, roomId, stream: request.stream, custodyId: null });
-    this.log.info({ viewerId, camera: request.cameraId, room: roomId, username: user.username, stream: request.stream }, 'live viewer offered');
+    this.viewers.set(viewerId, { id: viewerId, socket, username: user.username, cameraId: request.cameraId, roomId, stream: sub ? 'sub' : 'main', feedKey: feed.key, custodyId: null });
+    this.log.info({ viewerId, camera: request.cameraId, room: roomId, username: user.username, stream: sub ? 'sub' : 'main' }, 'live viewer offered');
     return { viewerId, offer: { type: 'offer', sdp: reply.sdp } };
   }
 
@@ -422,7 +432,7 @@ export class WebRtcService {
   private endViewer(viewer: Viewer, reason: string, how: { notifyWorker: boolean; notifyClient: boolean }): void {
     if (this.viewers.get(viewer.id) !== viewer) return;
     this.viewers.delete(viewer.id);
-    this.releaseFeed(viewer.cameraId, viewer.id);
+    this.releaseFeed(viewer.feedKey, viewer.id);
     if (how.notifyWorker && this.run) this.sendTo(this.run, { type: 'stop', viewerId: viewer.id });
     if (how.notifyClient && viewer.socket.connected) viewer.socket.emit('live:ended', { viewerId: viewer.id, reason });
     const custodyId = viewer.custodyId;
@@ -432,20 +442,43 @@ export class WebRtcService {
 
   // Feeds ------------------------------------------------------------------------------------
 
-  private feedFor(cameraId: string, run: WorkerRun): Feed {
-    let feed = this.feeds.get(cameraId);
+  private feedFor(cameraId: string, sub: SubStreamSource | null, run: WorkerRun): Feed {
+    const key = sub ? `${cameraId}#sub` : cameraId;
+    let feed = this.feeds.get(key);
     if (!feed) {
-      feed = { cameraId, index: this.nextIndex, ingest: null, unsubscribe: null, sdp: null, viewers: new Set() };
+      feed = { key, cameraId, source: sub, pull: null, index: this.nextIndex, ingest: null, unsubscribe: null, sdp: null, viewers: new Set() };
       this.nextIndex = (this.nextIndex % 0xffff) + 1;
-      this.feeds.set(cameraId, feed);
+      this.feeds.set(key, feed);
       this.sendTo(run, { type: 'camera', index: feed.index, cameraId, sdp: '' });
+      if (sub) this.pullSubStream(feed, sub);
       this.subscribe(feed);
     }
     return feed;
   }
 
-  private releaseFeed(cameraId: string, viewerId: string): void {
-    const feed = this.feeds.get(cameraId);
+  /** Grid tiles: the camera's sub stream, pulled only while the feed has viewers. SPS/PPS travel in-band. */
+  private pullSubStream(feed: Feed, source: SubStreamSource): void {
+    const pull = new SubStreamPull(feed.cameraId, source, this.log.child({ camera: feed.cameraId, stream: 'sub' }));
+    feed.pull = pull;
+    const header = Buffer.from([RTP_MAGIC, TRACK_VIDEO, feed.index >> 8, feed.index & 0xff]);
+    pull.on('rtp', (packet) => this.forward(header, packet));
+    pull.start().catch((err: unknown) => this.log.warn({ err, camera: feed.cameraId }, 'sub stream pull could not start'));
+  }
+
+  /** One packet to the worker: copied behind the header, sent without waiting, never throwing. */
+  private forward(header: Buffer, packet: Buffer): void {
+    const run = this.run;
+    if (!run || run.port === null) return;
+    const datagram = Buffer.allocUnsafe(RTP_HEADER_BYTES + packet.length);
+    header.copy(datagram, 0);
+    packet.copy(datagram, RTP_HEADER_BYTES);
+    this.udp.send(datagram, run.port, '127.0.0.1', (err) => {
+      if (err) this.log.debug({ err }, 'RTP datagram to worker lost');
+    });
+  }
+
+  private releaseFeed(key: string, viewerId: string): void {
+    const feed = this.feeds.get(key);
     if (!feed) return;
     feed.viewers.delete(viewerId);
     if (feed.viewers.size === 0) this.dropFeed(feed);
@@ -455,17 +488,22 @@ export class WebRtcService {
     feed.unsubscribe?.();
     feed.unsubscribe = null;
     feed.ingest = null;
-    this.feeds.delete(feed.cameraId);
+    void feed.pull?.close();
+    feed.pull = null;
+    this.feeds.delete(feed.key);
   }
 
-  /** Subscribes to the camera's current ingest (a camera's ingest is replaced when its stream URL changes or the disk fills). */
+  /**
+   * Subscribes to the camera's current ingest (a camera's ingest is replaced when its stream URL
+   * changes or the disk fills). A sub-stream feed only notes it: its media comes from its own pull.
+   */
   private subscribe(feed: Feed): void {
     const ingest = this.deps.ingestOf(feed.cameraId) ?? null;
     if (ingest === feed.ingest) return;
     feed.unsubscribe?.();
     feed.unsubscribe = null;
     feed.ingest = ingest;
-    if (!ingest) return;
+    if (!ingest || feed.source) return;
     const videoHeader = Buffer.from([RTP_MAGIC, TRACK_VIDEO, feed.index >> 8, feed.index & 0xff]);
     const audioHeader = Buffer.from([RTP_MAGIC, TRACK_AUDIO, feed.index >> 8, feed.index & 0xff]);
     feed.unsubscribe = ingest.subscribeRtp((rtp: RtpFromCamera) => {
@@ -479,12 +517,7 @@ export class WebRtcService {
           feed.sdp = rtp.sdp;
           this.sendTo(run, { type: 'camera', index: feed.index, cameraId: feed.cameraId, sdp: rtp.sdp });
         }
-        const datagram = Buffer.allocUnsafe(RTP_HEADER_BYTES + rtp.packet.length);
-        header.copy(datagram, 0);
-        rtp.packet.copy(datagram, RTP_HEADER_BYTES);
-        this.udp.send(datagram, run.port, '127.0.0.1', (err) => {
-          if (err) this.log.debug({ err }, 'RTP datagram to worker lost');
-        });
+        this.forward(header, rtp.packet);
       } catch (err) {
         this.log.debug({ err }, 'RTP forwarding failed');
       }
