@@ -133,6 +133,7 @@ describe('portable devices over RTMP', () => {
     expect(total).toBeLessThan(10_000);
     for (let i = 1; i < segments.length; i++) expect(Math.abs(Date.parse(segments[i]!.startedAt) - Date.parse(segments[i - 1]!.endedAt))).toBeLessThan(100);
     expect(readdirSync(dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    expect(server.output.join('\n')).not.toContain(new URL(device.pushUrl).searchParams.get('key'));
   }, 60_000);
 
   it('records a push into a room-less session (便携设备): adopted, hashed and chained, its silence an interruption', async () => {

@@ -232,5 +232,8 @@ describe('FLV live view through the main port', () => {
     // Its own admin console and API are not served, and nothing of it answers on the main port.
     expect((await fetch(`http://127.0.0.1:${httpPort}/admin/`)).status).toBe(404);
     expect((await fetch(`${server.url}/live/${CAMERA}.flv`)).status).toBe(404);
+    // The publishers' key never reaches the log.
+    expect(server.output.some((l) => l.includes(`/live/${CAMERA}?key=`))).toBe(true);
+    expect(server.output.filter((l) => /\?key=(?!\*\*\*)/.test(l))).toEqual([]);
   });
 });

@@ -15,8 +15,9 @@ import {
 
 export * from './ffmpeg-process.types.ts';
 
-/** `rtsp://user:secret@host/…` → `rtsp://***@host/…` in any text. */
-export const redactUrlCredentials = (text: string): string => text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+/** `rtsp://user:secret@host/…` → `rtsp://***@host/…`, and an RTMP push key `?key=…` → `?key=***`, in any text. */
+export const redactUrlCredentials = (text: string): string =>
+  text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@').replace(/([?&]key=)[^&\s]+/gi, '$1***');
 
 const SETPRIV = '/usr/bin/setpriv';
 let setprivChecked: boolean | null = null;
