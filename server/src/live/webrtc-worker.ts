@@ -258,6 +258,7 @@ class Worker {
     });
     // The server is gone (IPC closed): nothing left to serve.
     process.on('disconnect', () => this.exit(0));
+    process.on('SIGTERM', () => this.exit(0));
     this.udp.on('message', (msg, from) => this.onDatagram(msg, from));
     this.udp.on('error', (err) => {
       this.log.error({ err }, 'RTP socket failed');
