@@ -1,7 +1,9 @@
 // The supervisor wall in Chromium during a demo hearing: the simulator's burned-in time code, read
-// from the live video drawn to a canvas, advances over WebRTC; a stage the clerk marks shows on the
-// wall; and with WebRTC blocked by a Chromium switch (no UDP without a proxy, so ICE cannot connect)
-// the tile falls back to FLV by itself and the time code advances again.
+// from the live video drawn to a canvas, advances over WebRTC (grid and enlarged, and over FLV when
+// switched by hand); a stage the clerk marks, a recess and audio levels show on the wall; a camera
+// that drops out is an alarm while it lasts; a killed WebRTC worker is watched again by itself; and
+// with WebRTC blocked by a Chromium switch (no UDP without a proxy, so ICE cannot connect) the tile
+// falls back to FLV by itself and the time code advances again.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -243,6 +245,43 @@ describe('supervisor wall', { timeout: 90_000 }, () => {
     await page.getByTestId('wall-back').click();
     await page.waitForSelector(`[data-testid="live-${CAMERA}"][data-stream="sub"]`);
 
+    // The manual switch: FLV by hand, then back to automatic (WebRTC first).
+    await page.getByTestId('live-mode-h1-presiding').selectOption('flv');
+    await waitForTile(page, 'h1-presiding', 'flv', 20_000);
+    await expectTimeCodeAdvances(page, 'h1-presiding');
+    await page.getByTestId('live-mode-h1-presiding').selectOption('auto');
+    await waitForTile(page, 'h1-presiding', 'webrtc', 15_000);
+
+    // A recess shows at once, and so does the resumption.
+    expect((await clerk.post(`/api/sessions/${sessionId}/recess`, { reason: '当事人请求休息' })).status).toBe(200);
+    await page.waitForSelector(`[data-testid="wall-state-${ROOM}"][data-state="recess"]`, { timeout: 5_000 });
+    expect(((await page.getByTestId(`wall-state-${ROOM}`).textContent()) ?? '').trim()).toBe('休庭');
+    expect((await clerk.post(`/api/sessions/${sessionId}/resume`)).status).toBe(200);
+    await page.waitForSelector(`[data-testid="wall-state-${ROOM}"][data-state="recording"]`, { timeout: 5_000 });
+
+    expect(problems).toEqual([]);
+  });
+
+  test('a camera that drops out raises an alarm on the wall while it lasts, then counts as recovered, and its tile plays again', async () => {
+    const { page, problems } = await openWall([]);
+    await waitForTile(page, 'h1-party', 'webrtc', 15_000);
+    const admin = new ApiClient(server.url);
+    await admin.login('admin');
+    const cameras = (await admin.get('/api/cameras')).json as { id: string; source: { url: string } }[];
+    const control = `http://${new URL(cameras.find((c) => c.id === 'h1-party')!.source.url).host}/simulator/faults`;
+    await fetch(control, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unresponsive: true }) });
+    await fetch(`${control}/drop`, { method: 'POST' });
+    try {
+      const alarm = page.locator(`[data-testid="wall-alarms-${ROOM}"] [data-kind="interruption"]`);
+      await alarm.waitFor({ timeout: 15_000 });
+      expect(await alarm.textContent()).toContain('当事人');
+    } finally {
+      await fetch(`${control}/clear`, { method: 'POST' });
+    }
+    await page.locator(`[data-testid="wall-alarms-${ROOM}"] [data-kind="interruption"]`).waitFor({ state: 'detached', timeout: 20_000 });
+    expect(await page.getByTestId(`wall-alarms-${ROOM}`).textContent()).toContain('本场已恢复的中断 1 次');
+    await waitForTile(page, 'h1-party', 'webrtc', 30_000);
+    await expectTimeCodeAdvances(page, 'h1-party');
     expect(problems).toEqual([]);
   });
 

@@ -156,8 +156,12 @@ class WallState {
       if (this.loading) this.again = true;
       return;
     }
-    const same = session.interruptions.find((i) => i.cameraId === e.cameraId && i.startedAt === e.startedAt);
-    if (same) same.endedAt = e.endedAt;
+    // The closing event may place the start more exactly than the opening one did (from the last
+    // segment rather than the moment the gap was noticed): it closes the camera's open gap either way.
+    const same =
+      session.interruptions.find((i) => i.cameraId === e.cameraId && i.startedAt === e.startedAt) ??
+      (e.endedAt !== null ? session.interruptions.find((i) => i.cameraId === e.cameraId && i.endedAt === null) : undefined);
+    if (same) Object.assign(same, { cause: e.cause, startedAt: e.startedAt, endedAt: e.endedAt });
     else session.interruptions.push({ cameraId: e.cameraId, cause: e.cause, startedAt: e.startedAt, endedAt: e.endedAt });
   }
 }
