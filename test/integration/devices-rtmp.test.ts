@@ -191,6 +191,18 @@ describe('portable devices over RTMP', () => {
     expect((await auditEntries('session.device_attached')).some((e) => e.target === sessionId && e.detail.deviceId === device.id)).toBe(true);
   }, 60_000);
 
+  it('cuts the push of a device disabled while it publishes', async () => {
+    const device = await register('执法记录仪 E');
+    const startedAt = Date.now();
+    const pushing = push(device.pushUrl, 20);
+    await waitFor(async () => ((await admin.get('/api/devices')).json as { id: string; live: boolean }[]).some((d) => d.id === device.id && d.live), 10_000, 'device live');
+    expect((await admin.post(`/api/devices/${device.id}/disable`)).status).toBe(200);
+    expect(await pushing).not.toBe(0);
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect((await auditEntries('device.disabled')).find((e) => e.target === device.id)?.detail.wasLive).toBe(true);
+    await waitFor(async () => (await auditEntries('device.publish_ended')).some((e) => e.target === device.id), 10_000, 'publish end audited');
+  }, 40_000);
+
   it('refuses a wrong key, an unknown device and a disabled one: closed, audited, nothing recorded', async () => {
     const device = await register('执法记录仪 C');
     const wrong = new URL(device.pushUrl);

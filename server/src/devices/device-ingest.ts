@@ -21,7 +21,7 @@ export interface DeviceIngestOptions {
 
 export interface DeviceIngestEvents {
   segment: [SpoolSegment];
-  /** An ffmpeg run ended with an error while the device still published; it is restarted. */
+  /** An ffmpeg run ended while the device still published (an error, or no data for 5 s); it is restarted. */
   died: [Error];
 }
 
@@ -99,7 +99,7 @@ export class DeviceIngest extends EventEmitter<DeviceIngestEvents> {
       stopTimeoutMs: 3000,
       args: [
         '-hide_banner', '-nostats', '-nostdin', '-loglevel', 'warning',
-        '-rw_timeout', '10000000',
+        '-rw_timeout', '5000000',
         '-copyts',
         '-i', this.o.sourceUrl,
         '-map', '0:v:0', '-map', '0:a:0?',
@@ -140,7 +140,7 @@ export class DeviceIngest extends EventEmitter<DeviceIngestEvents> {
       if (this.proc === proc) this.proc = null;
       if (this.closing || info.requested) return;
       const error = proc.exitError();
-      if (info.code !== 0 || info.signal) this.emitSafe('died', error);
+      this.emitSafe('died', error);
       this.failures = Date.now() - startedAt > 10_000 ? 0 : this.failures + 1;
       const delay = Math.min(BACKOFF_CAP_MS, BACKOFF_START_MS * 2 ** this.failures);
       this.log.warn({ err: error, retryInMs: delay }, 'device ingest ffmpeg ended while the device publishes: restarting');

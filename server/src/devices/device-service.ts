@@ -172,6 +172,8 @@ export class DeviceService {
       this.lastEndedAt.set(segment.cameraId, segment.endedAt);
       this.o.onSegment(segment);
     });
+    // The reader stopped while the device publishes (no data for 5 s, an error): what it missed is a gap.
+    ingest.on('died', () => this.o.onGap(info.name, this.lastEndedAt.get(info.name) ?? this.o.clock.now().toISOString()));
     this.ingests.set(info.name, { ingest, sessionId: info.sessionId });
     this.audit.record({ actor: null, ip: info.ip.replace(/:\d+$/, '') }, 'device.publish_started', info.name, {});
     void ingest.start().catch((err: unknown) => this.o.log.error({ err, device: info.name }, 'device ingest could not start'));

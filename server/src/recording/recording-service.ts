@@ -154,6 +154,8 @@ export class RecordingService implements SessionLifecycleHooks {
   portableGap(deviceId: string, startedAt: string): void {
     for (const recording of this.active.values()) {
       if (!recording.cameraIds.includes(deviceId) || recording.paused || recording.stopAtMs !== null) continue;
+      // One open gap at a time: the next segment ends it.
+      if (this.sessions.interruptions(recording.session.id).some((i) => i.cameraId === deviceId && i.endedAt === null)) continue;
       this.sessions.insertInterruption({
         sessionId: recording.session.id, cameraId: deviceId, startedAt, endedAt: null, cause: 'connection_lost',
         explanation: null, explainedBy: null, explainedAt: null,
