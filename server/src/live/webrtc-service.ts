@@ -374,7 +374,7 @@ export class WebRtcService {
     return { user, roomId };
   }
 
-  private async watch(socket: LiveSocket, request: { cameraId: string; stream: LiveStreamKind }): Promise<{ viewerId: string; offer: { type: 'offer'; sdp: string } }> {
+  private async watch(socket: LiveSocket, request: { cameraId: string; stream: LiveStreamKind }): Promise<{ viewerId: string; offer: { type: 'offer'; sdp: string }; iceServers: WorkerIceServer[] }> {
     if (typeof request?.cameraId !== 'string' || (request.stream !== 'main' && request.stream !== 'sub')) {
       throw new LiveError('bad_request', 'Send { cameraId, stream: "main" | "sub" }.');
     }
@@ -393,7 +393,7 @@ export class WebRtcService {
     }
   }
 
-  private async offer(socket: LiveSocket, request: { cameraId: string; stream: LiveStreamKind }, user: AuthUser, roomId: string | null): Promise<{ viewerId: string; offer: { type: 'offer'; sdp: string } }> {
+  private async offer(socket: LiveSocket, request: { cameraId: string; stream: LiveStreamKind }, user: AuthUser, roomId: string | null): Promise<{ viewerId: string; offer: { type: 'offer'; sdp: string }; iceServers: WorkerIceServer[] }> {
     const run = this.run;
     if (!run || run.port === null || this.closed) throw UNAVAILABLE();
     if (!this.deps.ingestOf(request.cameraId)) throw new LiveError('camera_offline', 'The camera is not streaming now; its state shows why.');
@@ -411,7 +411,7 @@ export class WebRtcService {
     }
     this.viewers.set(viewerId, { id: viewerId, socket, username: user.username, cameraId: request.cameraId, roomId, stream: sub ? 'sub' : 'main', feedKey: feed.key, custodyId: null });
     this.log.info({ viewerId, camera: request.cameraId, room: roomId, username: user.username, stream: sub ? 'sub' : 'main' }, 'live viewer offered');
-    return { viewerId, offer: { type: 'offer', sdp: reply.sdp } };
+    return { viewerId, offer: { type: 'offer', sdp: reply.sdp }, iceServers: this.options.iceServers };
   }
 
   private async answer(socket: LiveSocket, request: { viewerId: string; answer: { type: 'answer'; sdp: string } }): Promise<void> {

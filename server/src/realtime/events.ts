@@ -38,6 +38,13 @@ export interface InterruptionEvent {
 /** Which stream of a camera a live viewer wants: grid tiles take `sub`, an enlarged room `main`. */
 export type LiveStreamKind = 'main' | 'sub';
 
+/** A STUN or TURN server for the browser's RTCPeerConnection (RTCIceServer). */
+export interface LiveIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 export type LiveAck<T> = (result: ({ ok: true } & T) | { ok: false; error: { code: string; message: string } }) => void;
 
 /** `scheduled → recording ⇄ recess → ended → sealed`. */
@@ -95,7 +102,10 @@ export interface ClientToServerEvents {
    * the SDP, no trickle): 403 `forbidden` for a role or room the user may not watch, 404 for an
    * unknown camera, 503 `live_unavailable` while the live worker restarts.
    */
-  'live:watch': (request: { cameraId: string; stream: LiveStreamKind }, ack: LiveAck<{ viewerId: string; offer: { type: 'offer'; sdp: string } }>) => void;
+  'live:watch': (
+    request: { cameraId: string; stream: LiveStreamKind },
+    ack: LiveAck<{ viewerId: string; offer: { type: 'offer'; sdp: string }; /** `live.iceServers` for the browser's peer ([] on a LAN). */ iceServers: LiveIceServer[] }>,
+  ) => void;
   /** WebRTC: the browser's complete answer (gathering finished) for a viewer. */
   'live:answer': (request: { viewerId: string; answer: { type: 'answer'; sdp: string } }, ack: LiveAck<object>) => void;
   /** Stop watching (also done for every viewer of a socket when it disconnects). */
