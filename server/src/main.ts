@@ -132,7 +132,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     log: logFor('devices'),
     clock,
   });
-  recording.setPortableSources({ devicesOf: (sessionId) => devices.devicesOf(sessionId), isLive: (deviceId) => devices.isLive(deviceId) });
+  recording.setPortableSources({ devicesOf: (sessionId) => devices.devicesOf(sessionId), isLive: (deviceId) => devices.isRecording(deviceId) });
+  disk.on('level', (status) => devices.setDiskFull(status.level === 'floor'));
   const flv = media
     ? new CameraFlvService({
         ingestOf: (cameraId) => recording.ingestOf(cameraId),

@@ -234,3 +234,22 @@ describe('portable devices over RTMP', () => {
     expect((await auditEntries('device.publish_started')).some((e) => e.target === device.id)).toBe(false);
   }, 60_000);
 });
+
+describe('portable devices below the disk floor', () => {
+  it('are not recorded while the disk is below its floor (the push is still accepted)', async () => {
+    const full = await startTestServer({ demoOverrides: { mediaServer: { rtmpPort: 0 }, recording: { disk: { warningGb: 1e6, refuseGb: 1e6, floorGb: 1e6, checkIntervalS: 1 } } } });
+    try {
+      await waitFor(() => full.output.some((l) => l.includes('disk below the floor')), 10_000, 'disk floor noticed');
+      const fullAdmin = new ApiClient(full.url);
+      await fullAdmin.login('admin');
+      const device = (await fullAdmin.post('/api/devices', { name: '执法记录仪 F', officer: '李执法', badgeNumber: '13000101' })).json as { id: string; pushUrl: string };
+      expect(await push(device.pushUrl, 4)).toBe(0);
+      expect(full.output.some((l) => l.includes('not recorded until space is freed') && l.includes(device.id))).toBe(true);
+      expect(full.output.some((l) => l.includes('"device segment"'))).toBe(false);
+      const dir = join(full.dataDir, 'spool', device.id);
+      expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+    } finally {
+      await full.stop();
+    }
+  }, 40_000);
+});

@@ -14,9 +14,19 @@ export interface DeviceIngestOptions {
   /** Segments go to `<spoolDir>/<deviceId>/`, named like the cameras' (`seg-0000000042.ts`). */
   spoolDir: string;
   segmentSeconds: number;
-  /** Arrival instant (epoch ms) of the publish: the capture time of the stream's first frame. */
-  publishedAtMs: number;
+  /** The publish's timeline, shared by every reader of one publish. */
+  timeline: DeviceTimeline;
   log: Logger;
+}
+
+/**
+ * How a publish's timestamps map to wall-clock time: its first frame (media time `firstMediaS`, set
+ * by the first segment any reader of the publish closes) arrived at `publishedAtMs`. The RTMP server
+ * keeps the publisher's own timestamps, so a reader started later maps its segments the same way.
+ */
+export interface DeviceTimeline {
+  publishedAtMs: number;
+  firstMediaS: number | null;
 }
 
 export interface DeviceIngestEvents {
@@ -47,8 +57,6 @@ export class DeviceIngest extends EventEmitter<DeviceIngestEvents> {
   private restartTimer: NodeJS.Timeout | null = null;
   private closing = false;
   private closedPromise: Promise<void> | null = null;
-  /** Media time of the first frame of the publish (stream timestamps run on across reader restarts). */
-  private firstMediaS: number | null = null;
   private queue: Promise<void> = Promise.resolve();
   private runEnded: Promise<void> = Promise.resolve();
 
@@ -168,8 +176,9 @@ export class DeviceIngest extends EventEmitter<DeviceIngestEvents> {
       await rename(file, `${file}.partial`).catch(() => undefined);
       return;
     }
-    this.firstMediaS ??= mediaStartS;
-    const wall = (s: number) => new Date(Math.round(this.o.publishedAtMs + (s - this.firstMediaS!) * 1000)).toISOString();
+    const timeline = this.o.timeline;
+    timeline.firstMediaS ??= mediaStartS;
+    const wall = (s: number) => new Date(Math.round(timeline.publishedAtMs + (s - timeline.firstMediaS!) * 1000)).toISOString();
     this.failures = 0;
     this.emitSafe('segment', {
       cameraId: this.deviceId,

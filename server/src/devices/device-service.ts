@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.ts';
 import { canReadSession, canRunSession } from '../sessions/session-access.ts';
 import type { Caller } from '../sessions/session-service.ts';
 import type { SessionRecord } from '../sessions/session.types.ts';
-import { DeviceIngest } from './device-ingest.ts';
+import { DeviceIngest, type DeviceTimeline } from './device-ingest.ts';
 import type { DeviceRepository } from './device-repository.ts';
 import type { DeviceInput, DeviceRecord, DeviceRegistered, DeviceView } from './device.types.ts';
 
@@ -38,8 +38,13 @@ export interface DeviceServiceOptions {
  */
 export class DeviceService {
   private media: MediaServer | null = null;
-  private readonly ingests = new Map<string, { ingest: DeviceIngest; sessionId: string }>();
-  private readonly draining = new Set<DeviceIngest>();
+  /** Devices publishing now. */
+  private readonly publishing = new Map<string, { info: PublishInfo; timeline: DeviceTimeline }>();
+  /** The reader recording each publishing device (none while the disk is below its floor). */
+  private readonly ingests = new Map<string, DeviceIngest>();
+  /** Each device's last reader until it has stopped: the next one waits for it (same spool folder). */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private diskFull = false;
   /** End of each device's last segment, for the gap when its push ends. */
   private readonly lastEndedAt = new Map<string, string>();
   private closed = false;
@@ -138,14 +143,32 @@ export class DeviceService {
 
   /** Whether a device is publishing now. */
   isLive(id: string): boolean {
+    return this.publishing.has(id);
+  }
+
+  /** Whether a device's push is being recorded now (it publishes and the disk is above its floor). */
+  isRecording(id: string): boolean {
     return this.ingests.has(id);
+  }
+
+  /**
+   * Below the disk floor nothing is written: the devices' readers stop (the recording notes the
+   * gap, `disk_full`) and start again for the devices still publishing when space comes back.
+   */
+  setDiskFull(full: boolean): void {
+    if (full === this.diskFull || this.closed) return;
+    this.diskFull = full;
+    if (full) {
+      for (const deviceId of [...this.ingests.keys()]) void this.stopIngest(deviceId, 0);
+    } else {
+      for (const [deviceId, { timeline }] of this.publishing) this.startIngest(deviceId, timeline);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...[...this.ingests.values()].map((e) => e.ingest), ...this.draining];
-    this.ingests.clear();
-    await Promise.allSettled(all.map((ingest) => ingest.close()));
+    await Promise.allSettled([...this.ingests.keys()].map((deviceId) => this.stopIngest(deviceId, 0)));
+    await Promise.allSettled([...this.stopping.values()]);
   }
 
   private onRefused(attempt: PublishAttempt & { reason: string }): void {
@@ -157,14 +180,24 @@ export class DeviceService {
 
   private onPublished(info: PublishInfo): void {
     if (info.app !== DEVICE_APP || this.closed || !this.media) return;
-    const previous = this.ingests.get(info.name);
-    if (previous) void previous.ingest.close();
+    const timeline: DeviceTimeline = { publishedAtMs: this.o.clock.now().getTime(), firstMediaS: null };
+    this.publishing.set(info.name, { info, timeline });
+    this.audit.record({ actor: null, ip: info.ip.replace(/:\d+$/, '') }, 'device.publish_started', info.name, {});
+    if (this.diskFull) {
+      this.o.log.error({ device: info.name }, 'a device publishes while the disk is below its floor: not recorded until space is freed');
+      return;
+    }
+    this.startIngest(info.name, timeline);
+  }
+
+  private startIngest(deviceId: string, timeline: DeviceTimeline): void {
+    if (this.ingests.has(deviceId) || this.closed || !this.media) return;
     const ingest = new DeviceIngest({
-      deviceId: info.name,
-      sourceUrl: this.media.rtmpUrl(DEVICE_APP, info.name),
+      deviceId,
+      sourceUrl: this.media.rtmpUrl(DEVICE_APP, deviceId),
       spoolDir: this.o.spoolDir,
       segmentSeconds: this.o.segmentSeconds,
-      publishedAtMs: this.o.clock.now().getTime(),
+      timeline,
       log: this.o.log,
     });
     ingest.on('segment', (segment) => {
@@ -173,23 +206,41 @@ export class DeviceService {
       this.o.onSegment(segment);
     });
     // The reader stopped while the device publishes (no data for 5 s, an error): what it missed is a gap.
-    ingest.on('died', () => this.o.onGap(info.name, this.lastEndedAt.get(info.name) ?? this.o.clock.now().toISOString()));
-    this.ingests.set(info.name, { ingest, sessionId: info.sessionId });
-    this.audit.record({ actor: null, ip: info.ip.replace(/:\d+$/, '') }, 'device.publish_started', info.name, {});
-    void ingest.start().catch((err: unknown) => this.o.log.error({ err, device: info.name }, 'device ingest could not start'));
+    ingest.on('died', () => {
+      if (this.ingests.get(deviceId) === ingest) this.o.onGap(deviceId, this.lastEndedAt.get(deviceId) ?? this.o.clock.now().toISOString());
+    });
+    this.ingests.set(deviceId, ingest);
+    // A reader still stopping writes into the same folder: this one starts after it.
+    const previous = this.stopping.get(deviceId) ?? Promise.resolve();
+    void previous
+      .then(() => (this.ingests.get(deviceId) === ingest ? ingest.start() : undefined))
+      .catch((err: unknown) => this.o.log.error({ err, device: deviceId }, 'device ingest could not start'));
+  }
+
+  /** Stops a device's reader after `drainMs` (it may still hold the stream's last packets). */
+  private stopIngest(deviceId: string, drainMs: number): Promise<void> {
+    const ingest = this.ingests.get(deviceId);
+    if (!ingest) return this.stopping.get(deviceId) ?? Promise.resolve();
+    this.ingests.delete(deviceId);
+    const before = this.stopping.get(deviceId) ?? Promise.resolve();
+    const done = before.then(async () => {
+      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs).unref());
+      await ingest.close();
+    });
+    this.stopping.set(deviceId, done);
+    void done.finally(() => {
+      if (this.stopping.get(deviceId) === done) this.stopping.delete(deviceId);
+    });
+    return done;
   }
 
   private async onUnpublished(info: PublishInfo): Promise<void> {
     if (info.app !== DEVICE_APP) return;
-    const entry = this.ingests.get(info.name);
-    if (!entry || entry.sessionId !== info.sessionId) return;
-    this.ingests.delete(info.name);
+    if (this.publishing.get(info.name)?.info.sessionId !== info.sessionId) return;
+    this.publishing.delete(info.name);
     this.audit.record({ actor: null, ip: info.ip.replace(/:\d+$/, '') }, 'device.publish_ended', info.name, {});
-    // The reader may still hold the stream's last packets: give it a moment before stopping it.
-    this.draining.add(entry.ingest);
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref());
-    await entry.ingest.close();
-    this.draining.delete(entry.ingest);
-    if (!this.ingests.has(info.name)) this.o.onGap(info.name, this.lastEndedAt.get(info.name) ?? this.o.clock.now().toISOString());
+    const recorded = this.ingests.has(info.name);
+    await this.stopIngest(info.name, DRAIN_MS);
+    if (recorded && !this.publishing.has(info.name)) this.o.onGap(info.name, this.lastEndedAt.get(info.name) ?? this.o.clock.now().toISOString());
   }
 }
