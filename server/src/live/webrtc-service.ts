@@ -404,8 +404,8 @@ export class WebRtcService {
     feed.viewers.add(viewerId);
     const reply = await this.request(run, (requestId) => ({ type: 'watch', requestId, viewerId, cameraIndex: feed.index }));
     if (reply.type !== 'offer' || socket.disconnected || this.run !== run) {
-      this.releaseFeed(feed.key, viewerId);
       if (reply.type === 'offer') this.sendTo(run, { type: 'stop', viewerId });
+      this.releaseFeed(feed.key, viewerId);
       if (reply.type === 'failed') throw new LiveError(reply.code === 'not_found' ? 'camera_offline' : reply.code, reply.message);
       throw UNAVAILABLE();
     }
@@ -432,8 +432,8 @@ export class WebRtcService {
   private endViewer(viewer: Viewer, reason: string, how: { notifyWorker: boolean; notifyClient: boolean }): void {
     if (this.viewers.get(viewer.id) !== viewer) return;
     this.viewers.delete(viewer.id);
-    this.releaseFeed(viewer.feedKey, viewer.id);
     if (how.notifyWorker && this.run) this.sendTo(this.run, { type: 'stop', viewerId: viewer.id });
+    this.releaseFeed(viewer.feedKey, viewer.id);
     if (how.notifyClient && viewer.socket.connected) viewer.socket.emit('live:ended', { viewerId: viewer.id, reason });
     const custodyId = viewer.custodyId;
     if (custodyId !== null) this.safely(() => this.deps.custody.close(custodyId, { endReason: reason }));
@@ -446,14 +446,22 @@ export class WebRtcService {
     const key = sub ? `${cameraId}#sub` : cameraId;
     let feed = this.feeds.get(key);
     if (!feed) {
-      feed = { key, cameraId, source: sub, pull: null, index: this.nextIndex, ingest: null, unsubscribe: null, sdp: null, viewers: new Set() };
-      this.nextIndex = (this.nextIndex % 0xffff) + 1;
+      feed = { key, cameraId, source: sub, pull: null, index: this.freeIndex(), ingest: null, unsubscribe: null, sdp: null, viewers: new Set() };
       this.feeds.set(key, feed);
       this.sendTo(run, { type: 'camera', index: feed.index, cameraId, sdp: '' });
       if (sub) this.pullSubStream(feed, sub);
       this.subscribe(feed);
     }
     return feed;
+  }
+
+  /** The next 16-bit feed index no current feed holds (indexes are reused after 65535 feeds). */
+  private freeIndex(): number {
+    const used = new Set([...this.feeds.values()].map((f) => f.index));
+    while (used.has(this.nextIndex)) this.nextIndex = (this.nextIndex % 0xffff) + 1;
+    const index = this.nextIndex;
+    this.nextIndex = (this.nextIndex % 0xffff) + 1;
+    return index;
   }
 
   /** Grid tiles: the camera's sub stream, pulled only while the feed has viewers. SPS/PPS travel in-band. */
@@ -491,6 +499,7 @@ export class WebRtcService {
     void feed.pull?.close();
     feed.pull = null;
     this.feeds.delete(feed.key);
+    if (this.run) this.sendTo(this.run, { type: 'forget', index: feed.index });
   }
 
   /**

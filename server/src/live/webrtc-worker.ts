@@ -296,6 +296,14 @@ class Worker {
         }
         return;
       }
+      case 'forget': {
+        const feed = this.feeds.get(message.index);
+        if (!feed) return;
+        for (const viewer of [...feed.viewers]) this.endViewer(viewer, 'camera_gone');
+        this.stopAudio(feed);
+        this.feeds.delete(message.index);
+        return;
+      }
       case 'watch':
         void this.watch(message.requestId, message.viewerId, message.cameraIndex);
         return;

@@ -43,6 +43,8 @@ export type ToWorker =
   | WorkerInit
   /** A camera's index in the RTP header and its current SDP (sent again when the SDP changes). */
   | { type: 'camera'; index: number; cameraId: string; sdp: string }
+  /** The camera's feed has no viewers left: its index may be given to another feed later. */
+  | { type: 'forget'; index: number }
   | { type: 'watch'; requestId: number; viewerId: string; cameraIndex: number }
   | { type: 'answer'; requestId: number; viewerId: string; sdp: string }
   | { type: 'stop'; viewerId: string };
