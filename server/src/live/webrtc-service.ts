@@ -48,6 +48,8 @@ const BACKOFF_CAP_MS = 10_000;
 /** A worker that ran this long resets the backoff. */
 const STABLE_AFTER_MS = 30_000;
 const FEED_CHECK_MS = 2000;
+/** Viewers are authorized again this often (a room unassigned or a role removed meanwhile). */
+const REAUTHORIZE_MS = 60_000;
 const MAX_VIEWERS_PER_SOCKET = 32;
 
 const isLoopback = (address: string) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === '::1';
@@ -119,6 +121,7 @@ export class WebRtcService {
   private readonly viewers = new Map<string, Viewer>();
   private readonly feeds = new Map<string, Feed>();
   private nextIndex = 1;
+  private lastReauthorize = Date.now();
   private nextRequest = 1;
   private readonly pending = new Map<number, Pending>();
   /** Watches of a socket waiting for their offer (they count against its viewer limit). */
@@ -535,6 +538,10 @@ export class WebRtcService {
 
   /** Follows ingest replacements; a camera whose ingest is gone (removed, disabled, disk full) ends its viewers. */
   private checkFeeds(): void {
+    if (Date.now() - this.lastReauthorize >= REAUTHORIZE_MS) {
+      this.lastReauthorize = Date.now();
+      this.reauthorize();
+    }
     for (const feed of [...this.feeds.values()]) {
       this.safely(() => {
         this.subscribe(feed);
@@ -544,6 +551,17 @@ export class WebRtcService {
           if (viewer) this.endViewer(viewer, 'camera_gone', { notifyWorker: true, notifyClient: true });
         }
       });
+    }
+  }
+
+  /** Ends the views their users may no longer watch (the socket's end is handled by its disconnect). */
+  private reauthorize(): void {
+    for (const viewer of [...this.viewers.values()]) {
+      try {
+        this.authorize(viewer.socket, viewer.cameraId);
+      } catch (err) {
+        this.endViewer(viewer, err instanceof LiveError ? err.code : 'forbidden', { notifyWorker: true, notifyClient: true });
+      }
     }
   }
 
