@@ -181,7 +181,7 @@ beforeAll(async () => {
       const cameras = (await admin.get('/api/cameras')).json as { id: string; state: string }[];
       return cameras.filter((c) => CAMERAS.includes(c.id)).every((c) => c.state === 'online') || null;
     },
-    30_000,
+    60_000,
     'the hearing room cameras online',
   );
   const created = await clerk.post('/api/sessions', {
@@ -198,7 +198,7 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   sessionId = created.json.id;
   expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -300,6 +300,24 @@ describe('supervisor wall', { timeout: 90_000 }, () => {
     expect(second.value).toBeGreaterThan(killedAt);
     expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('false');
     expect(workerPid()).not.toBe(pid);
+    expect(problems).toEqual([]);
+  });
+
+  test('when the socket drops and reconnects, the tile watches again at once, over WebRTC', async () => {
+    const { page, problems } = await openWall([]);
+    await waitForTile(page, CAMERA, 'webrtc', 15_000);
+    await page.waitForSelector('[data-testid="connection-state"][data-state="online"]');
+    // The browser reports the network lost: socket.io closes its connection and reconnects (the
+    // server ends the viewers of the old socket).
+    await page.evaluate("window.dispatchEvent(new Event('offline'))");
+    await page.waitForSelector('[data-testid="connection-state"][data-state="offline"]', { timeout: 5_000 });
+    await page.waitForSelector('[data-testid="connection-state"][data-state="online"]', { timeout: 15_000 });
+    const reconnectedAt = Date.now();
+    // At once, not after the 6 s stall check.
+    await page.waitForSelector(`[data-testid="live-${CAMERA}"]:not([data-status="playing"])`, { timeout: 3_000 });
+    await waitForTile(page, CAMERA, 'webrtc', 15_000);
+    const { second } = await expectTimeCodeAdvances(page, CAMERA);
+    expect(second.value).toBeGreaterThan(reconnectedAt);
     expect(problems).toEqual([]);
   });
 

@@ -257,10 +257,17 @@ export class LivePlayer {
         if (gen === this.generation) this.playing(gen);
       });
     }
-    this.after(timeoutMs, () => {
+    const expire = (extended: boolean) => {
       if (gen !== this.generation || this.status !== 'connecting') return;
-      this.fail(gen, this.transport === 'flv' ? 'flv_no_video' : this.waitingForSocket ? 'offline' : 'no_video');
-    });
+      // A peer that connected shows the network carries WebRTC: its first keyframe is late (a long
+      // GOP, a busy server), which FLV would not cure. It gets one longer wait before counting as failed.
+      if (!extended && this.transport === 'webrtc' && this.pc?.connectionState === 'connected') {
+        this.after(SLOW_FIRST_FRAME_TIMEOUT_MS, () => expire(true));
+        return;
+      }
+      this.fail(gen, this.transport === 'flv' ? 'flv_no_video' : this.waitingForSocket ? 'offline' : extended ? 'no_video_connected' : 'no_video');
+    };
+    this.after(timeoutMs, () => expire(false));
   }
 
   private checkFirstFrame(): void {
