@@ -215,7 +215,8 @@ describe('supervisor wall', { timeout: 90_000 }, () => {
     for (const id of CAMERAS) expect(await attr(page, `live-${id}`, 'data-stream')).toBe('sub');
 
     await waitForTile(page, CAMERA, 'webrtc', 15_000);
-    await expectTimeCodeAdvances(page, CAMERA);
+    const { second } = await expectTimeCodeAdvances(page, CAMERA);
+    expect(second.width).toBe(640); // the grid tile plays the sub stream
     expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('false');
 
     // The clerk marks stage 18: the wall shows its number and the checklist's text for it.
