@@ -139,6 +139,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         ingestOf: (cameraId) => recording.ingestOf(cameraId),
         publishUrl: (cameraId) => media.rtmpUrl(LIVE_APP, cameraId, { key: publishGuard.internalKey }),
         idleStopMs: config.mediaServer.flvIdleStopS * 1000,
+        onStopped: (cameraId) => media.endStream(LIVE_APP, cameraId),
         log: logFor('live-flv'),
       })
     : null;

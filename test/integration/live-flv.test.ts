@@ -41,6 +41,8 @@ class FlvReader {
   header = '';
   videoFrames = 0;
   keyframes = 0;
+  /** AAC frames (sound format 10, AACPacketType 1). */
+  aacFrames = 0;
   private buf = Buffer.alloc(0);
   private offset = 13; // FLV header (9) + PreviousTagSize0 (4)
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -67,6 +69,7 @@ class FlvReader {
           this.videoFrames++;
           if (data[0]! >> 4 === 1) this.keyframes++;
         }
+        if (type === 8 && data[0]! >> 4 === 10 && data[1] === 1) this.aacFrames++;
         this.offset += 11 + size + 4;
       }
       // Keep memory flat: drop what was parsed.
@@ -131,7 +134,7 @@ describe('FLV live view through the main port', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('video/x-flv');
     const flv = new FlvReader(response);
-    expect(await flv.until(() => flv.keyframes >= 1 && flv.videoFrames >= 5, 20_000)).toBe(true);
+    expect(await flv.until(() => flv.keyframes >= 1 && flv.videoFrames >= 5 && flv.aacFrames >= 5, 20_000)).toBe(true);
     expect(flv.header).toBe('FLV');
     // ONE publisher ffmpeg for the camera while it is watched; the viewing is in the custody log.
     expect(flvPublishers(CAMERA).length).toBe(1);
@@ -150,6 +153,7 @@ describe('FLV live view through the main port', () => {
     const flv = new FlvReader(response);
     try {
       expect(await flv.until(() => flv.videoFrames >= 5, 20_000)).toBe(true);
+      await waitFor(() => flvPublishers(CAMERA).length === 1, 10_000, 'the FLV publisher');
       const ingest = ingestPid(CAMERA);
       expect(ingest).toBeDefined();
       const [killed] = flvPublishers(CAMERA);

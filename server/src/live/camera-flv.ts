@@ -208,6 +208,8 @@ export interface CameraFlvServiceOptions {
   publishUrl: (cameraId: string) => string;
   /** A publisher stops this long after its last viewer left. */
   idleStopMs: number;
+  /** After a publisher stopped for want of viewers (the stream's cache is dropped then). */
+  onStopped?: (cameraId: string) => void;
   log: Logger;
 }
 
@@ -251,7 +253,7 @@ export class CameraFlvService {
       held.idle = setTimeout(() => {
         if (held.viewers > 0 || this.cameras.get(cameraId) !== held) return;
         this.cameras.delete(cameraId);
-        void held.publisher.close();
+        void held.publisher.close().then(() => this.o.onStopped?.(cameraId));
       }, this.o.idleStopMs);
       held.idle.unref();
     };

@@ -88,6 +88,8 @@ interface NmsSession {
 interface NmsBroadcast {
   publisher: NmsSession | null;
   publishGraceMs: number;
+  getPublishStatus(): 'publishing' | 'reconnecting' | 'idle';
+  _finishPublish(): void;
 }
 interface NmsContext {
   config: Record<string, unknown>;
@@ -178,6 +180,15 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       }
     }
     return found;
+  }
+
+  /**
+   * Ends a stream whose publisher left on purpose: node-media-server would otherwise keep its last
+   * GOP for its 30 s grace window and hand those old frames to the next viewer as if they were live.
+   */
+  endStream(app: string, name: string): void {
+    const broadcast = this.context?.broadcasts.get(`/${app}/${name}`);
+    if (broadcast?.getPublishStatus() === 'reconnecting') broadcast._finishPublish();
   }
 
   /** Binds both listeners on 127.0.0.1. Rejects (leaving nothing open) when a port cannot be bound. */
