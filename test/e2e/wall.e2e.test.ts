@@ -171,7 +171,12 @@ function workerPid(): number | null {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ simulator: true });
+  // Simulated cameras take a loopback subnet chosen from the pid: another suite running beside this
+  // one may hold it, and the next try takes the next subnet.
+  server = await startTestServer({ simulator: true }).catch((e: unknown) => {
+    if (!String(e).includes('EADDRINUSE')) throw e;
+    return startTestServer({ simulator: true });
+  });
   clerk = new ApiClient(server.url);
   await clerk.login('clerk');
   const admin = new ApiClient(server.url);

@@ -259,6 +259,11 @@ export class LivePlayer {
     }
     const expire = (extended: boolean) => {
       if (gen !== this.generation || this.status !== 'connecting') return;
+      // A hidden tab shows no frames: judge the transport once the page is seen.
+      if (document.visibilityState !== 'visible') {
+        this.after(1_000, () => expire(extended));
+        return;
+      }
       // A peer that connected shows the network carries WebRTC: its first keyframe is late (a long
       // GOP, a busy server), which FLV would not cure. It gets one longer wait before counting as failed.
       if (!extended && this.transport === 'webrtc' && this.pc?.connectionState === 'connected') {
@@ -315,9 +320,15 @@ export class LivePlayer {
     }
     this.status = 'retrying';
     const delay = wasPlaying ? RETRY_MIN_MS : Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retries++);
+    // Auto mode whose FLV never played either: start over with WebRTC (what failed may be gone).
+    let next: LiveTransport = transport ?? 'webrtc';
+    if (this.mode === 'auto' && transport === 'flv' && !wasPlaying) {
+      next = 'webrtc';
+      this.fellBack = false;
+    }
     const retryGen = this.generation;
     this.after(delay, () => {
-      if (retryGen === this.generation) void this.run(transport ?? 'webrtc');
+      if (retryGen === this.generation) void this.run(next);
     });
   }
 
