@@ -92,6 +92,19 @@ class Live {
     return this.request((socket, ack) => socket.emit('live:answer', { viewerId, answer: { type: 'answer', sdp } }, ack));
   }
 
+  /** clock:ping: the server's clock in epoch ms, or null when not connected or no answer in time. */
+  serverTime(): Promise<number | null> {
+    const socket = this.socket;
+    if (!socket?.connected) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), ACK_TIMEOUT_MS);
+      socket.emit('clock:ping', Date.now(), (serverTime) => {
+        clearTimeout(timer);
+        resolve(typeof serverTime === 'number' ? serverTime : null);
+      });
+    });
+  }
+
   stop(viewerId: string): void {
     if (this.socket?.connected) this.socket.emit('live:stop', { viewerId });
   }
