@@ -10,6 +10,11 @@ import { live } from './live.svelte.ts';
 import type { LiveStreamKind } from '../../../server/src/realtime/events.ts';
 
 export type LiveMode = 'auto' | 'webrtc' | 'flv';
+/** What to play: a fixed camera (WebRTC or FLV), or a portable device's RTMP push (FLV only). */
+export interface LiveSource {
+  kind: 'camera' | 'device';
+  id: string;
+}
 export type LiveTransport = 'webrtc' | 'flv';
 /** `connecting` until a frame is shown; `retrying` between attempts; `error` when watching is refused. */
 export type LiveStatus = 'idle' | 'connecting' | 'playing' | 'retrying' | 'error';
@@ -53,7 +58,7 @@ export class LivePlayer {
   error = $state<string | null>(null);
 
   private readonly video: HTMLVideoElement;
-  private readonly cameraId: string;
+  private readonly source: LiveSource;
   private stream: LiveStreamKind;
   /** Bumped by every attempt and by destroy(): async work of an older attempt stops at its next step. */
   private generation = 0;
@@ -72,11 +77,11 @@ export class LivePlayer {
   private readonly unsubscribe: (() => void)[] = [];
   private readonly onVideoEvent = () => this.checkFirstFrame();
 
-  constructor(video: HTMLVideoElement, cameraId: string, stream: LiveStreamKind, mode: LiveMode = 'auto') {
+  constructor(video: HTMLVideoElement, source: LiveSource, stream: LiveStreamKind, mode: LiveMode = 'auto') {
     this.video = video;
-    this.cameraId = cameraId;
+    this.source = source;
     this.stream = stream;
-    this.mode = mode;
+    this.mode = source.kind === 'device' ? 'flv' : mode;
     video.muted = true;
     video.autoplay = true;
     video.playsInline = true;
@@ -108,7 +113,7 @@ export class LivePlayer {
 
   /** The manual switch: `auto` tries WebRTC again first. */
   setMode(mode: LiveMode): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.source.kind === 'device') return;
     this.mode = mode;
     this.fellBack = false;
     this.retries = 0;
@@ -133,6 +138,7 @@ export class LivePlayer {
 
   private async run(transport: LiveTransport, firstFrameMs = transport === 'flv' ? SLOW_FIRST_FRAME_TIMEOUT_MS : FIRST_FRAME_TIMEOUT_MS): Promise<void> {
     if (this.destroyed) return;
+    if (this.source.kind === 'device') transport = 'flv';
     this.teardown();
     const gen = ++this.generation;
     this.transport = transport;
@@ -147,12 +153,12 @@ export class LivePlayer {
   }
 
   private async startWebRtc(gen: number): Promise<void> {
-    let watched = await live.watch(this.cameraId, this.stream);
+    let watched = await live.watch(this.source.id, this.stream);
     // The live worker restarts by itself: ask again while the first-frame deadline runs.
     while (!watched.ok && watched.error.code === 'live_unavailable' && gen === this.generation) {
       await this.sleep(1_000);
       if (gen !== this.generation) return;
-      watched = await live.watch(this.cameraId, this.stream);
+      watched = await live.watch(this.source.id, this.stream);
     }
     if (gen !== this.generation) {
       if (watched.ok) live.stop(watched.viewerId);
@@ -215,7 +221,8 @@ export class LivePlayer {
   }
 
   private async startFlv(gen: number): Promise<void> {
-    const [{ url }, mpegts] = await Promise.all([get<FlvUrl>(`/api/live/cameras/${encodeURIComponent(this.cameraId)}/flv-url`), loadMpegts()]);
+    const path = `/api/live/${this.source.kind === 'device' ? 'devices' : 'cameras'}/${encodeURIComponent(this.source.id)}/flv-url`;
+    const [{ url }, mpegts] = await Promise.all([get<FlvUrl>(path), loadMpegts()]);
     if (gen !== this.generation) return;
     if (!mpegts.isSupported()) return this.fail(gen, 'flv_unsupported');
     const player = mpegts.createPlayer(

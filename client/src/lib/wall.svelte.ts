@@ -1,5 +1,6 @@
-// What the supervisor wall shows besides video: the sessions recording or in recess (one per room),
-// with case number, current stage and open interruptions, kept current by socket events; the
+// What the supervisor wall shows besides video: the sessions recording or in recess (one per room,
+// and those recorded with portable devices only), with case number, current stage, open
+// interruptions and the devices recorded into them, kept current by socket events; the
 // checklist's item texts; each camera's audio level. The server decides which rooms a user sees.
 import { ApiError, get } from './api.ts';
 import { live } from './live.svelte.ts';
@@ -17,6 +18,14 @@ export interface WallInterruption {
   endedAt: string | null;
 }
 
+/** A portable device (执法记录仪) recorded into a session: watched over FLV. */
+export interface WallDevice {
+  id: string;
+  name: string;
+  officer: string;
+  badgeNumber: string;
+}
+
 export interface WallSession {
   id: string;
   roomId: string | null;
@@ -26,6 +35,7 @@ export interface WallSession {
   startedAt: string | null;
   currentStage: StageInfo | null;
   interruptions: WallInterruption[];
+  devices: WallDevice[];
 }
 
 interface SessionListRow {
@@ -117,7 +127,14 @@ class WallState {
       do {
         this.again = false;
         const lists = await Promise.all(ACTIVE.map((state) => get<SessionListRow[]>(`/api/sessions?state=${state}`)));
-        const details = await Promise.all(lists.flat().map((s) => get<SessionDetail>(`/api/sessions/${encodeURIComponent(s.id)}`)));
+        const details = await Promise.all(
+          lists.flat().map(async (s) => {
+            const path = `/api/sessions/${encodeURIComponent(s.id)}`;
+            // Devices are an addition: a server without them, or a refusal, leaves the cameras.
+            const [detail, devices] = await Promise.all([get<SessionDetail>(path), get<WallDevice[]>(`${path}/devices`).catch(() => [])]);
+            return { ...detail, devices };
+          }),
+        );
         this.sessions = details
           .filter((d) => ACTIVE.includes(d.state))
           .map((d) => ({
@@ -129,6 +146,7 @@ class WallState {
             startedAt: d.startedAt,
             currentStage: d.currentStage,
             interruptions: d.interruptions.map(({ cameraId, cause, startedAt, endedAt }) => ({ cameraId, cause, startedAt, endedAt })),
+            devices: d.devices.map(({ id, name, officer, badgeNumber }) => ({ id, name, officer, badgeNumber })),
           }));
       } while (this.again);
       this.error = null;
