@@ -427,7 +427,7 @@ export class WebRtcService {
     if (!run) throw UNAVAILABLE();
     const reply = await this.request(run, (requestId) => ({ type: 'answer', requestId, viewerId: viewer.id, sdp: request.answer.sdp }));
     if (reply.type === 'failed') {
-      this.endViewer(viewer, reply.code, { notifyWorker: false, notifyClient: false });
+      if (reply.code !== 'already_answered') this.endViewer(viewer, reply.code, { notifyWorker: false, notifyClient: false });
       throw new LiveError(reply.code, reply.message);
     }
   }

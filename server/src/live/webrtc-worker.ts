@@ -8,7 +8,7 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type CandidatePair } from 'werift';
+import { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type CandidatePair } from 'werift';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { cameraAudio, LiveAudioTranscoder, OPUS_PAYLOAD_TYPE } from './live-audio.ts';
 import {
@@ -92,6 +92,9 @@ interface CameraFeed {
   audioFailedAt: number;
 }
 
+/** A second answer for a viewer: refused without ending the view the first one set up. */
+class AnsweredError extends Error {}
+
 class Viewer {
   readonly pc: RTCPeerConnection;
   readonly track = new MediaStreamTrack({ kind: 'video' });
@@ -99,6 +102,7 @@ class Viewer {
   readonly audioTrack = new MediaStreamTrack({ kind: 'audio' });
   connected = false;
   closed = false;
+  private answered = false;
   /** Media starts at a keyframe once the peer is connected. */
   private started = false;
   private seq = Math.floor(Math.random() * 0x10000);
@@ -166,6 +170,8 @@ class Viewer {
   }
 
   async answer(sdp: string): Promise<void> {
+    if (this.answered) throw new AnsweredError();
+    this.answered = true;
     const remote = this.worker.init.loopbackOnly ? keepLoopbackCandidates(sdp) : sdp;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: remote });
     this.clearTimer();
@@ -275,6 +281,8 @@ class Worker {
       case 'init':
         this.init = message;
         this.log = createLogger(message.logLevel).child({ mod: 'webrtc-worker' });
+        // The DTLS certificate (one per process) is made now, not while the first viewer waits.
+        RTCDtlsTransport.SetupCertificate().catch((err: unknown) => this.log.warn({ err }, 'DTLS certificate not prepared'));
         this.udp.bind(0, '127.0.0.1', () => {
           const { port } = this.udp.address();
           this.log.info({ port, candidateAddresses: message.candidateAddresses, loopbackOnly: message.loopbackOnly }, 'webrtc worker ready');
@@ -350,6 +358,10 @@ class Worker {
       await viewer.answer(sdp);
       this.send({ type: 'answered', requestId, viewerId });
     } catch (err) {
+      if (err instanceof AnsweredError) {
+        this.send({ type: 'failed', requestId, code: 'already_answered', message: 'This live view has its answer already.' });
+        return;
+      }
       this.log.warn({ err, viewerId }, 'answer refused');
       this.endViewer(viewer, 'bad_answer', false);
       this.send({ type: 'failed', requestId, code: 'bad_answer', message: 'The answer could not be applied: send a complete SDP answer to this offer.' });
