@@ -172,6 +172,9 @@ export class WebRtcService {
       clearTimeout(force);
     }
     this.failPending();
+    const pulls = [...this.feeds.values()].map((feed) => feed.pull);
+    for (const feed of [...this.feeds.values()]) this.dropFeed(feed);
+    await Promise.allSettled(pulls.map((pull) => pull?.close()));
     this.udp.close();
   }
 
