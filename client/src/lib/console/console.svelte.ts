@@ -107,7 +107,8 @@ class ConsoleState {
         }),
         live.on('recording:interruption', (e) => {
           if (e.sessionId !== this.session?.id) return;
-          const key = `interruption:${e.cameraId}:${e.startedAt}`;
+          // One condition per camera: the close names the gap's start as stored, which may differ from the open's.
+          const key = `interruption:${e.cameraId}`;
           if (e.endedAt === null) this.alarms.set(key, 'console.alarm.interruption', { camera: this.cameraName(e.cameraId), cause: e.cause });
           else this.alarms.clear(key);
           void this.reload();
@@ -278,7 +279,7 @@ class ConsoleState {
     if (RUNNING.includes(s.state)) {
       for (const gap of s.interruptions) {
         if (gap.cameraId !== null && gap.endedAt === null) {
-          this.alarms.set(`interruption:${gap.cameraId}:${gap.startedAt}`, 'console.alarm.interruption', { camera: this.cameraName(gap.cameraId), cause: gap.cause });
+          this.alarms.set(`interruption:${gap.cameraId}`, 'console.alarm.interruption', { camera: this.cameraName(gap.cameraId), cause: gap.cause });
         }
       }
     }
