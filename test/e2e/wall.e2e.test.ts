@@ -100,19 +100,17 @@ interface Reading {
 
 const readTimeCode = (page: Page, cameraId: string) => page.evaluate(`(${READ_TIME_CODE})(${JSON.stringify(`live-${cameraId}`)})`) as Promise<Reading | null>;
 
-/** Two decoded time codes from the tile's video, a second and a half apart: the second must be later. */
+/** A decoded time code from the tile's video, then one at least a second later: the picture is live. */
 async function expectTimeCodeAdvances(page: Page, cameraId: string): Promise<{ first: Reading; second: Reading }> {
   const first = await poll(() => readTimeCode(page, cameraId), 10_000, `a time code in the ${cameraId} video`);
-  await pause(1500);
   const second = await poll(
     async () => {
       const r = await readTimeCode(page, cameraId);
-      return r && r.value > first.value ? r : null;
+      return r && r.value >= first.value + 1000 ? r : null;
     },
-    10_000,
-    `a later time code in the ${cameraId} video`,
+    15_000,
+    `a time code a second later than ${first.value} in the ${cameraId} video`,
   );
-  expect(second.value - first.value).toBeGreaterThanOrEqual(1000);
   // The picture is live: its capture time is seconds at most behind the browser's clock (same machine).
   expect(second.now - second.value).toBeLessThan(5_000);
   return { first, second };
@@ -301,7 +299,7 @@ describe('supervisor wall', { timeout: 90_000 }, () => {
     const killedAt = Date.now();
     // live:ended reaches the page: the tile leaves `playing` and watches again.
     await page.waitForSelector(`[data-testid="live-${CAMERA}"]:not([data-status="playing"])`, { timeout: 10_000 });
-    await waitForTile(page, CAMERA, 'webrtc', 20_000);
+    await waitForTile(page, CAMERA, 'webrtc', 30_000);
     const { second } = await expectTimeCodeAdvances(page, CAMERA);
     expect(second.value).toBeGreaterThan(killedAt);
     expect(await attr(page, `live-${CAMERA}`, 'data-fell-back')).toBe('false');

@@ -71,6 +71,8 @@ export class LivePlayer {
   private retries = 0;
   /** Why auto mode fell back to FLV (`offline`: the socket was away, so WebRTC is tried again on connect). */
   private fallbackCause: string | null = null;
+  /** WebRTC has shown pictures in this player: the network carries it, later failures are the server's. */
+  private webrtcPlayed = false;
   /** The watch request found the socket down and waits for it to connect. */
   private waitingForSocket = false;
   private destroyed = false;
@@ -291,6 +293,7 @@ export class LivePlayer {
     this.video.removeEventListener('timeupdate', this.onVideoEvent);
     this.status = 'playing';
     this.error = null;
+    if (this.transport === 'webrtc') this.webrtcPlayed = true;
     this.retries = 0;
     let lastTime = this.video.currentTime;
     let lastChange = performance.now();
@@ -318,8 +321,9 @@ export class LivePlayer {
       return;
     }
     // Auto mode: WebRTC that never showed a frame is blocked on this network, so FLV takes over. A
-    // camera that is offline or a server that refuses for now is asked again the same way.
-    if (this.mode === 'auto' && transport === 'webrtc' && !wasPlaying && NETWORK_FAILURES.has(code)) {
+    // camera that is offline, a server that refuses for now, or a WebRTC that played here before
+    // (a restarting live worker, not the network) is asked again the same way.
+    if (this.mode === 'auto' && transport === 'webrtc' && !wasPlaying && !this.webrtcPlayed && NETWORK_FAILURES.has(code)) {
       this.fellBack = true;
       this.fallbackCause = code;
       void this.run('flv');
