@@ -82,6 +82,11 @@ async function openConsole(browser: TestBrowser): Promise<Page> {
   return p;
 }
 
+/** Screenshots for a person to look at, with HR_SHOTS=dir set. */
+async function shot(p: Page, name: string): Promise<void> {
+  if (process.env.HR_SHOTS) await p.screenshot({ path: `${process.env.HR_SHOTS}/console-${name}.png`, timeout: 30_000 }).catch(() => {});
+}
+
 async function text(p: Page, testId: string): Promise<string> {
   return ((await p.getByTestId(testId).first().textContent()) ?? '').trim();
 }
@@ -154,6 +159,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
     await page.getByTestId('setup-submit').click();
     expect(await text(page, 'participant-error-2')).toBe('执法证号 13000001 与第 2 行重复。');
     expect(await page.getByTestId('setup-error-case-number').count()).toBe(0);
+    await shot(page, 'setup');
 
     // Nothing reached the server: no session, no case.
     expect((await clerk.get('/api/sessions')).json).toEqual([]);
@@ -193,6 +199,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
     await page.getByTestId('console-start').click();
     const list = await text(page, 'start-anyway-list');
     expect(list).toContain('听证室一 当事人：音频过低');
+    await shot(page, 'preflight');
     await page.getByTestId('start-anyway-confirm').click();
     await page.waitForSelector('[data-testid="recording-state"][data-state="recording"]');
     expect(await text(page, 'recording-state')).toBe('录制中');
@@ -243,6 +250,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
         await key(page, 'r');
         await page.getByTestId('recess-dialog').waitFor({ state: 'visible' });
         await page.getByTestId('recess-reason').fill('当事人要求休息十分钟');
+        await shot(page, 'recess-dialog');
         await page.keyboard.press('Enter');
         await page.waitForSelector('[data-testid="recording-state"][data-state="recess"]');
         expect(await text(page, 'recording-state')).toBe('休会中');
@@ -308,6 +316,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
     await waitFor(async () => (await session()).interruptions.some((x) => x.cameraId === 'h1-party' && x.endedAt !== null), 30_000, 'the gap closed');
     // Over, but still standing until the clerk acknowledges it.
     await page.waitForSelector('[data-testid="alarm"][data-key^="interruption:h1-party"]:has-text("已恢复")');
+    await shot(page, 'alarm');
     await alarm.getByTestId('alarm-ack').click();
     await alarm.waitFor({ state: 'detached' });
   });
@@ -342,6 +351,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
     await page.getByTestId('findings').waitFor();
     expect(await page.locator('[data-testid="finding"][data-rule="interruptions"][data-severity="error"]').count()).toBe(1);
 
+    await shot(page, 'after');
     await page.getByTestId(`explain-text-${gap.id}`).fill('当事人摄像机网线松动，已重新插好');
     await page.getByTestId(`explain-save-${gap.id}`).click();
     await page.waitForSelector(`[data-testid="interruption-${gap.id}"][data-explained="true"]`);
@@ -368,7 +378,7 @@ describe('clerk console', { timeout: 120_000 }, () => {
     expect(await page.locator('[data-testid="seal-qr"] svg').isVisible()).toBe(true);
     expect(await page.getByTestId('header-user').isVisible()).toBe(false);
     expect(await page.getByTestId('seal-print').isVisible()).toBe(false);
-    await page.screenshot({ path: '/tmp/console-seal-print.png' });
+    await shot(page, 'print');
     await page.emulateMedia({ media: 'screen' });
 
     expect(problems).toEqual([]);
