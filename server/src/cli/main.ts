@@ -1,4 +1,10 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { unpackZip } from '../evidence/unpack.ts';
+import { verifyDirectory } from '../evidence/verifier/verify.mjs';
+import { ffprobeBinary } from '../shared/ffmpeg/ffmpeg-binary.ts';
 import { ConfigError, loadConfig } from '../config/loader.ts';
 import { createLogger } from '../shared/logger.ts';
 import { startServer } from '../main.ts';
@@ -11,6 +17,11 @@ Commands:
   simulate --cameras N    run N simulated ONVIF/RTSP cameras on loopback; prints one JSON line per camera
       [--loop FILE] [--audio aac|pcma] [--first-address 127.0.0.11] [--onvif-port 18081]
       [--rtsp-port 18554] [--discovery-port 3702] [--username admin] [--password camera-demo]
+  verify <package.zip | dir> [--key FINGERPRINT]
+                          check an evidence package offline: exit 0 intact, 1 tampered or signed by
+                          another key than --key (each failure named), 2 unreadable
+  verify --session ID [--key FINGERPRINT] [--config FILE]
+                          check a sealed session in the server's own data directory (DATA_DIR)
 
 Environment: PORT, HOST, DATA_DIR override the config file; LOG_LEVEL sets the log level.`;
 
@@ -22,6 +33,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return serve(rest);
     case 'simulate':
       return simulate(rest);
+    case 'verify':
+      return verify(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -141,4 +154,88 @@ function stopSignal(): Promise<void> {
     process.on('SIGINT', () => resolve());
     process.on('SIGTERM', () => resolve());
   });
+}
+
+/**
+ * `verify`: the same code as the package's standalone verify.mjs (it is that file), run on an
+ * unpacked directory, on a zip unpacked into a temporary directory, or on a sealed session's own
+ * directory. No server, database or network.
+ */
+async function verify(argv: string[]): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { key: { type: 'string' }, session: { type: 'string' }, config: { type: 'string', short: 'c' } },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.key !== undefined && !/^[0-9a-f]{64}$/.test(values.key.replace(/[\s:]/g, '').toLowerCase())) {
+    console.error('--key expects the 64 hex digits of the key fingerprint printed on the seal certificate (spaces and colons allowed)');
+    return 2;
+  }
+  if ((values.session === undefined) === (positionals.length !== 1)) {
+    console.error(`verify needs exactly one of: a package (zip or directory), or --session ID\n\n${USAGE}`);
+    return 2;
+  }
+  let ffprobe: string | undefined;
+  try {
+    ffprobe = ffprobeBinary().path;
+  } catch {
+    ffprobe = undefined;
+  }
+  const run = async (dir: string) => {
+    const { code, lines } = await verifyDirectory(dir, { key: values.key ?? null, ...(ffprobe ? { ffprobe } : {}) });
+    for (const line of lines) console.log(line);
+    return code;
+  };
+  if (values.session !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(values.session)) {
+      console.error(`"${values.session}" is not a session id`);
+      return 2;
+    }
+    let dataDir: string;
+    try {
+      dataDir = loadConfig({ file: values.config }).config.dataDir;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(`Configuration error in ${err.file}:`);
+      for (const problem of err.problems) console.error(`  ${problem}`);
+      return 2;
+    }
+    const recordings = join(dataDir, 'recordings');
+    const days = existsSync(recordings) ? readdirSync(recordings) : [];
+    const found = days.map((day) => join(recordings, day, values.session!)).find((dir) => existsSync(join(dir, 'manifest.json')));
+    if (!found) {
+      console.error(`UNREADABLE: no sealed session ${values.session} under ${recordings}`);
+      return 2;
+    }
+    return run(found);
+  }
+  const target = positionals[0]!;
+  let isFile = false;
+  try {
+    isFile = statSync(target).isFile();
+  } catch {
+    console.error(`UNREADABLE: ${target} does not exist or cannot be read`);
+    return 2;
+  }
+  if (!isFile) return run(target);
+  const dir = mkdtempSync(join(tmpdir(), 'hr-verify-'));
+  try {
+    try {
+      await unpackZip(target, dir);
+    } catch (err) {
+      console.error(`UNREADABLE: ${target} is not a readable zip package (${(err as Error).message})`);
+      return 2;
+    }
+    return await run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
