@@ -210,6 +210,9 @@ describe('clerk console', { timeout: 120_000 }, () => {
     await waitFor(async () => (await session()).records.marks.some((m) => m.note?.startsWith('开始前检查未通过：')), 10_000, 'the override note');
     const note = (await session()).records.marks.find((m) => m.note?.startsWith('开始前检查未通过：'))!;
     expect(note.note).toContain('听证室一 当事人：音频过低');
+    // The clocks as the server measured them at the start.
+    const serverClock = ((await clerk.get(`/api/sessions/${sessionId}`)).json.clock as { subject: string; synchronized: boolean | null }[]).find((e) => e.subject === 'server')!;
+    await page.waitForSelector(`[data-testid="clock-info"][data-server-sync="${serverClock.synchronized === null ? 'unknown' : String(serverClock.synchronized)}"]`);
     // The large view and the thumbnails: a thumbnail's button swaps it into the large view.
     expect(await page.getByTestId('console-cameras').getAttribute('data-main')).toBe('h1-wide');
     await page.getByTestId('swap-h1-presiding').click();
