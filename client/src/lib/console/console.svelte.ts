@@ -147,6 +147,14 @@ class ConsoleState {
     void this.open();
   }
 
+  /** The room shown by default (none picked yet): remembered, and its sessions listed. */
+  adoptRoom(id: string): void {
+    if (this.roomId === id || this.session) return;
+    this.roomId = id;
+    remember(ROOM_KEY, id);
+    void this.loadRoomSessions().catch(() => {});
+  }
+
   /** Reopening: the session kept from last time, else the room's running session. */
   async open(): Promise<void> {
     this.loading = true;
