@@ -47,6 +47,10 @@ import { CameraFlvService } from './live/camera-flv.ts';
 import { FlvUrlSigner } from './live/flv-url.ts';
 import { MediaServer } from './live/media-server.ts';
 import { LIVE_APP, PublishGuard } from './live/publish-guard.ts';
+import { EvidenceRepository } from './evidence/evidence-repository.ts';
+import { EvidenceService } from './evidence/evidence-service.ts';
+import { SigningKey } from './evidence/signing-key.ts';
+import { MANIFEST_SIG, PUBLIC_KEY } from './evidence/verifier/verify.mjs';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
@@ -110,6 +114,35 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   );
   sessions.setHooks(recording);
   recording.onLevel = (level) => gateway?.cameraLevel(level);
+  // Evidence: the signing key (generated at the first start), manifest signatures at seal, exports, the scrub.
+  const signingKey = SigningKey.open(config.dataDir);
+  if (signingKey.created) {
+    audit.record({ actor: null }, 'evidence.key_generated', null, { fingerprint: signingKey.fingerprint });
+    log.warn({ fingerprint: signingKey.fingerprint }, 'evidence signing key generated: back it up (docs/evidence.md)');
+  }
+  const evidenceRepository = new EvidenceRepository(db);
+  recording.signManifest = (sessionId, text) => {
+    const signature = signingKey.sign(text);
+    evidenceRepository.saveSignature(sessionId, signingKey.fingerprint, clock.now().toISOString());
+    return [{ name: MANIFEST_SIG, content: signature }, { name: PUBLIC_KEY, content: signingKey.publicKeyPem }];
+  };
+  const compliance = new ComplianceService(sessions, new CaseRepository(db), segments, checklist, loadComplianceRules(), HolidayCalendar.load(), config.recording.preRollS);
+  const evidence = new EvidenceService({
+    dataDir: config.dataDir,
+    key: signingKey,
+    repository: evidenceRepository,
+    sessions,
+    sessionRepository,
+    segments,
+    compliance,
+    custody: new CustodyLog(db, clock),
+    audit,
+    clock,
+    log: logFor('evidence'),
+    scrubIntervalS: config.evidence.scrubIntervalS,
+    onProgress: (username, event) => gateway?.exportProgress(username, event),
+    onAlarm: (alarm) => gateway?.integrityAlarm(alarm),
+  });
   // FLV fallback and portable devices: the embedded node-media-server, on loopback only.
   const deviceRepository = new DeviceRepository(db);
   const publishGuard = new PublishGuard((deviceId) => deviceRepository.activeKeyHash(deviceId));
@@ -165,7 +198,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
     cases,
     segments,
-    compliance: new ComplianceService(sessions, new CaseRepository(db), segments, checklist, loadComplianceRules(), HolidayCalendar.load(), config.recording.preRollS),
+    compliance,
     sessions,
     metrics,
     live: {
@@ -183,6 +216,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
       log: logFor('live-flv'),
     },
     devices,
+    evidence,
     onLogout: (token) => gateway?.endSession(token),
   });
 
@@ -244,6 +278,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   cameraManager.sync();
   recording.start();
+  evidence.start();
   await live.start();
   disk.start(config.recording.disk.checkIntervalS * 1000);
   if (media) {
@@ -274,6 +309,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         await flv?.close();
         await devices.close();
         await media?.stop();
+        await evidence.close();
         await recording.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

@@ -29,6 +29,8 @@ import { deviceRoutes } from './device-routes.ts';
 import { flvStreamRoutes, liveApiRoutes, type LiveRouteDependencies } from './live-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
+import type { EvidenceService } from '../evidence/evidence-service.ts';
+import { evidenceRoutes } from './evidence-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -58,6 +60,8 @@ export interface AppDependencies {
   /** FLV live view (signed URLs, the proxy) and what it needs. */
   live: LiveRouteDependencies;
   devices: DeviceService;
+  /** Exports, the signing key, the integrity scrub. */
+  evidence: EvidenceService;
   onLogout: (sessionToken: string) => void;
 }
 
@@ -125,6 +129,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(sessionRoutes(deps.sessions, deps.segments, deps.compliance));
   api.use(liveApiRoutes(deps.live));
   api.use(deviceRoutes(deps.devices));
+  api.use(evidenceRoutes(deps.evidence));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

@@ -142,6 +142,12 @@ export const configSchema = z.strictObject({
     .default({ enabled: true, rtmpPort: 1935, httpPort: 0, flvIdleStopS: 10, flvUrlTtlS: 60 }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
+  /** Evidence: the integrity scrub re-hashes stored segments of sealed sessions this often (0: never). */
+  evidence: z
+    .strictObject({
+      scrubIntervalS: z.number().int().min(0).max(30 * 86_400).default(86_400),
+    })
+    .default({ scrubIntervalS: 86_400 }),
   /** Live view over WebRTC (the werift worker). */
   live: z
     .strictObject({

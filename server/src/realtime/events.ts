@@ -23,6 +23,10 @@ export interface ServerToClientEvents {
   'recording:interruption': (event: InterruptionEvent) => void;
   /** A live viewer's stream ended on the server side (worker restart, camera gone): watch again. */
   'live:ended': (event: { viewerId: string; reason: string }) => void;
+  /** An evidence export of this user advanced, finished or failed (progress 0…1). */
+  'export:progress': (event: ExportProgressEvent) => void;
+  /** The integrity scrub found stored evidence that no longer matches its hash, or missing (admins, supervisors). */
+  'evidence:integrity': (alarm: IntegrityAlarmEvent) => void;
 }
 
 export interface InterruptionEvent {
@@ -116,4 +120,19 @@ export interface ClientToServerEvents {
 export interface SocketData {
   username: string;
   sessionToken: string;
+}
+
+export interface ExportProgressEvent {
+  exportId: string;
+  sessionId: string;
+  state: 'queued' | 'running' | 'ready' | 'failed';
+  progress: number;
+}
+
+export interface IntegrityAlarmEvent {
+  /** When the scrub ran. */
+  at: string;
+  /** Files re-hashed. */
+  checked: number;
+  findings: { sessionId: string; path: string; problem: 'missing' | 'mismatch' | 'unreadable'; expected: string; actual: string | null }[];
 }

@@ -6,7 +6,7 @@ import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import { readCookie, SESSION_COOKIE } from '../api/http-context.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ClientToServerEvents, InterruptionEvent, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
+import type { ClientToServerEvents, ExportProgressEvent, IntegrityAlarmEvent, InterruptionEvent, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -76,6 +76,21 @@ export class RealtimeGateway {
   /** A recording gap opened or closed: to whoever may watch the session's room. */
   recordingInterruption(event: InterruptionEvent): void {
     this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('recording:interruption', event);
+  }
+
+  /** An export's progress: to the sockets of the user who asked for it. */
+  exportProgress(username: string, event: ExportProgressEvent): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      if (socket.data.username === username) socket.emit('export:progress', event);
+    }
+  }
+
+  /** Stored evidence failed the integrity scrub: to every admin and supervisor connected. */
+  integrityAlarm(alarm: IntegrityAlarmEvent): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      const user = this.auth.authenticate(socket.data.sessionToken);
+      if (user && hasAnyRole(user, ['admin', 'supervisor'])) socket.emit('evidence:integrity', alarm);
+    }
   }
 
   /** Disconnects every socket of a login session (called at logout). */

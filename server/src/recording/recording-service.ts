@@ -70,6 +70,8 @@ export class RecordingService implements SessionLifecycleHooks {
   onLevel: ((level: AudioLevel) => void) | null = null;
   /** A camera of a recording session lost its feed (`endedAt` null) or got it back: wall alarms. */
   onInterruptionEvent: ((event: InterruptionEvent) => void) | null = null;
+  /** At seal: files to write beside the manifest (its signature, the public key), given its exact bytes. */
+  signManifest: ((sessionId: string, manifestText: string) => { name: string; content: string | Buffer }[]) | null = null;
   private portable: PortableSources | null = null;
 
   constructor(
@@ -348,8 +350,11 @@ export class RecordingService implements SessionLifecycleHooks {
     const dir = sessionDir(this.settings.dataDir, new Date(session.startedAt!), session.id);
     await mkdir(dir, { recursive: true });
     const manifestFile = join(dir, MANIFEST_FILE);
+    // The signature files go in first: once manifest.json exists nothing more is written there.
+    const signatureFiles = (this.signManifest?.(session.id, text) ?? []).map((f) => ({ ...f, path: join(dir, f.name) }));
+    for (const f of signatureFiles) await writeFileAtomic(f.path, f.content);
     await writeFileAtomic(manifestFile, text);
-    await makeReadOnly([...files, manifestFile]);
+    await makeReadOnly([...files, ...signatureFiles.map((f) => f.path), manifestFile]);
     const sha256 = createHash('sha256').update(text).digest('hex');
     this.segments.saveManifest(session.id, relative(this.settings.dataDir, manifestFile), sha256, new Date().toISOString());
     this.audit.record({ actor: null }, 'session.manifest_written', session.id, { sha256, segments: rows.length });

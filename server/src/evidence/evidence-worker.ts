@@ -1,0 +1,163 @@
+/**
+ * The evidence worker: a child process that builds one export package or runs one integrity scrub,
+ * so hashing gigabytes and zipping them never runs on the server's event loop (recording, live view
+ * and the API stay responsive). It gets a fully resolved job over IPC, needs no database, reports
+ * progress and ends with one result message.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { ZipFile } from 'yazl';
+import { runFfmpeg } from '../shared/ffmpeg/ffmpeg-process.ts';
+import { createLogger } from '../shared/logger.ts';
+import { hashFile } from '../recording/evidence-files.ts';
+import { SigningKey } from './signing-key.ts';
+import type { ExportJob, ScrubFinding, ScrubJob, WorkerJob, WorkerMessage } from './evidence.types.ts';
+import { SUMS, SUMS_SIG } from './verifier/verify.mjs';
+
+const log = createLogger(process.env.LOG_LEVEL ?? 'info').child({ mod: 'evidence-worker' });
+const send = (message: WorkerMessage) => process.send?.(message);
+
+// A fixed time for zip entries: the package's content, not the moment it was zipped, is the evidence.
+const ENTRY_TIME = new Date('2000-01-01T00:00:00Z');
+
+/** Builds the export zip (ZIP64 whenever a size needs it; yazl decides per entry). */
+export async function buildPackage(job: ExportJob, progress: (fraction: number) => void): Promise<{ bytes: number; sha256: string }> {
+  await mkdir(job.workDir, { recursive: true });
+  await mkdir(dirname(job.outFile), { recursive: true });
+  const partial = `${job.outFile}.part`;
+  const zip = new ZipFile();
+  const written = new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(partial, { mode: 0o640 });
+    out.on('error', reject);
+    out.on('close', resolve);
+    zip.outputStream.on('error', reject);
+    zip.outputStream.pipe(out);
+  });
+  const sums: string[] = [];
+  let total = 0;
+  for (const copy of job.copies) total += (await stat(copy.source)).size;
+  for (const wc of job.workingCopies) for (const s of wc.sources) total += (await stat(s)).size;
+  let done = 0;
+  let reported = 0;
+  const advance = (bytes: number) => {
+    done += bytes;
+    const fraction = total === 0 ? 1 : Math.min(0.99, done / total);
+    if (fraction - reported >= 0.01) {
+      reported = fraction;
+      progress(fraction);
+    }
+  };
+
+  /** Adds a file as it is, hashing it on the way. */
+  const addFile = async (name: string, source: string, expected?: string) => {
+    const { size } = await stat(source);
+    const hash = createHash('sha256');
+    const through = new PassThrough();
+    through.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      advance(chunk.length);
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      through.on('end', resolve);
+      through.on('error', reject);
+    });
+    const input = createReadStream(source);
+    input.on('error', (err) => through.destroy(err));
+    input.pipe(through);
+    zip.addReadStream(through, name, { mtime: ENTRY_TIME, compress: false, size });
+    await ended;
+    const sha256 = hash.digest('hex');
+    if (expected && sha256 !== expected) {
+      throw new Error(`${source} no longer matches its recorded SHA-256 (${expected}, now ${sha256}): the stored evidence is damaged; nothing was exported`);
+    }
+    sums.push(`${sha256}  ${name}`);
+  };
+
+  for (const doc of job.documents) {
+    const buffer = Buffer.from(doc.content);
+    zip.addBuffer(buffer, doc.name, { mtime: ENTRY_TIME });
+    sums.push(`${createHash('sha256').update(buffer).digest('hex')}  ${doc.name}`);
+  }
+  for (const copy of job.copies) await addFile(copy.name, copy.source, copy.sha256);
+  for (const [i, wc] of job.workingCopies.entries()) {
+    // Stream copy with an edit list, no re-encoding (an export is I/O bound, not hours of
+    // encoding): the segments are first joined into one MP4 (copy), whose index lets `-ss` before
+    // the input seek exactly (MPEG-TS has no index: ffmpeg would land on the next keyframe); the
+    // second copy keeps the packets from the keyframe before the mark, flagged to be discarded, and
+    // the MP4 muxer writes an edit list so players start on the mark itself.
+    const list = join(job.workDir, `list-${i}.txt`);
+    await writeFile(list, wc.sources.map((s) => `file '${s.replaceAll("'", "'\\''")}'\n`).join(''));
+    const joined = join(job.workDir, `joined-${i}.mp4`);
+    await runFfmpeg({
+      args: ['-hide_banner', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-map', '0:a?', '-c', 'copy', joined],
+      log,
+      name: 'working-copy-join',
+      timeoutMs: 30 * 60_000,
+    });
+    const firstDurationS = await mediaDuration(wc.sources[0]!);
+    const offsetS = Math.max(0, firstDurationS - wc.untilFirstEndS);
+    const out = join(job.workDir, `copy-${i}.mp4`);
+    await runFfmpeg({
+      args: ['-hide_banner', '-nostdin', '-y', '-ss', offsetS.toFixed(3), '-i', joined, '-t', wc.durationS.toFixed(3),
+        '-map', '0:v:0', '-map', '0:a?', '-c', 'copy', '-movflags', '+faststart', out],
+      log,
+      name: 'working-copy',
+      timeoutMs: 30 * 60_000,
+    });
+    await rm(joined, { force: true });
+    for (const s of wc.sources) advance((await stat(s)).size);
+    await addFile(wc.name, out);
+  }
+  sums.sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
+  const sumsText = `${sums.join('\n')}\n`;
+  zip.addBuffer(Buffer.from(sumsText), SUMS, { mtime: ENTRY_TIME });
+  zip.addBuffer(SigningKey.open(job.dataDir).sign(sumsText), SUMS_SIG, { mtime: ENTRY_TIME, compress: false });
+  zip.end();
+  await written;
+  await rename(partial, job.outFile);
+  await rm(job.workDir, { recursive: true, force: true });
+  const { sha256, bytes } = await hashFile(job.outFile);
+  return { bytes, sha256 };
+}
+
+/** A media file's duration in seconds (ffprobe's container duration). */
+async function mediaDuration(file: string): Promise<number> {
+  const { stdout } = await runFfmpeg({ binary: 'ffprobe', args: ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], log, name: 'ffprobe', timeoutMs: 60_000 });
+  const seconds = Number(stdout.toString().trim());
+  if (!Number.isFinite(seconds)) throw new Error(`ffprobe gives no duration for ${file}`);
+  return seconds;
+}
+
+/** Re-hashes stored files against their recorded hashes. Reports; never repairs. */
+export async function scrub(job: ScrubJob, progress: (fraction: number) => void): Promise<{ checked: number; findings: ScrubFinding[] }> {
+  const findings: ScrubFinding[] = [];
+  for (const [i, file] of job.files.entries()) {
+    try {
+      const { sha256 } = await hashFile(file.path);
+      if (sha256 !== file.sha256) findings.push({ sessionId: file.sessionId, path: file.path, problem: 'mismatch', expected: file.sha256, actual: sha256 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      findings.push({ sessionId: file.sessionId, path: file.path, problem: code === 'ENOENT' ? 'missing' : 'unreadable', expected: file.sha256, actual: null });
+    }
+    if (i % 50 === 49) progress((i + 1) / job.files.length);
+  }
+  return { checked: job.files.length, findings };
+}
+
+if (process.env.HR_EVIDENCE_WORKER === '1') {
+  process.once('message', (job: WorkerJob) => {
+    const progress = (fraction: number) => send({ type: 'progress', progress: fraction });
+    const run = job.kind === 'export'
+      ? buildPackage(job, progress).then((r) => send({ type: 'exported', ...r }))
+      : scrub(job, progress).then((r) => send({ type: 'scrubbed', ...r }));
+    run
+      .catch((err: unknown) => {
+        log.error({ err }, 'evidence job failed');
+        send({ type: 'failed', error: (err as Error).message });
+      })
+      .finally(() => process.disconnect?.());
+  });
+}
