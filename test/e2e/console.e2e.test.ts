@@ -249,6 +249,12 @@ describe('clerk console', { timeout: 120_000 }, () => {
         await page.waitForSelector('[data-testid="timeline-mark"][data-item=""]:has-text("当事人提交书面证据三份")');
       }
       if (item === 22) {
+        // Esc closes a dialog without doing anything.
+        await key(page, 'r');
+        await page.getByTestId('recess-dialog').waitFor({ state: 'visible' });
+        await page.keyboard.press('Escape');
+        await page.getByTestId('recess-dialog').waitFor({ state: 'hidden' });
+        expect(await page.getByTestId('recording-state').getAttribute('data-state')).toBe('recording');
         // A recess (R) with its reason, then the resume; stage keys do nothing meanwhile.
         await key(page, 'r');
         await page.getByTestId('recess-dialog').waitFor({ state: 'visible' });
