@@ -38,6 +38,7 @@ import { RoomRepository } from './rooms/room-repository.ts';
 import { SessionRepository } from './sessions/session-repository.ts';
 import { SessionService } from './sessions/session-service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
+import { readClockSync } from './shared/clock-sync.ts';
 import { openDatabase } from './shared/db/database.ts';
 import type { Logger } from './shared/logger.ts';
 import { Metrics } from './shared/metrics.ts';
@@ -177,6 +178,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
       })
     : null;
   recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
+  disk.on('level', (status) => gateway?.diskLevel(status));
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,
@@ -195,6 +197,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     cameraStates,
     cameraAdmin: new CameraAdminService(db, cameras, rooms, cameraManager, cameraStates, secrets, audit, () => gateway?.roomsChanged()),
     cameraManager,
+    preflight: { rooms, cameraStates, cameraManager, disk: () => disk.status, clockSync: readClockSync },
     discovery: new DiscoveryService(cameras, audit, config.discovery.interface),
     cases,
     segments,
@@ -229,7 +232,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
   });
-  gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'));
+  gateway = new RealtimeGateway(http, auth, rooms, cameraStates, logFor('realtime'), () => disk.status);
   // WebRTC live view: a worker process of its own, fed from the ingests' relays.
   const live = new WebRtcService(
     {

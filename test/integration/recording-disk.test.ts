@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { io as connect } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -36,6 +37,24 @@ describe('disk levels while recording', () => {
       expect(refused.status).toBe(503);
       expect(refused.json.error).toMatchObject({ code: 'disk_full', message: expect.stringContaining('nothing is deleted automatically') });
       expect((await clerk.get(`/api/sessions/${sessionId}`)).json.state).toBe('scheduled');
+
+      // The clerk's pre-flight and every socket see the level before anything is started.
+      const preflight = (await clerk.get('/api/rooms/interview-1/preflight')).json;
+      expect(preflight.disk).toMatchObject({ level: 'refuse', freeBytes: expect.any(Number) });
+      expect(preflight.cameras.map((c: { id: string; state: string }) => [c.id, c.state])).toEqual([['i1-wide', 'online'], ['i1-subject', 'online']]);
+      expect(preflight.cameras[0]).toMatchObject({ clockOffsetMs: expect.any(Number), audio: true });
+      expect(preflight.serverClock).toHaveProperty('synchronized');
+      const legal = new ApiClient(server.url);
+      await legal.login('legal');
+      expect((await legal.get('/api/rooms/interview-1/preflight')).status).toBe(403);
+      expect((await clerk.get('/api/rooms/no-such-room/preflight')).status).toBe(404);
+      const socket = connect(server.url, { transports: ['websocket'], reconnection: false, extraHeaders: { cookie: clerk.sessionCookie! } });
+      try {
+        const level = await new Promise<{ level: string }>((resolve) => socket.once('disk:level', resolve));
+        expect(level.level).toBe('refuse');
+      } finally {
+        socket.close();
+      }
     } finally {
       await server.stop();
     }

@@ -27,6 +27,7 @@ import { cameraRoutes } from './camera-routes.ts';
 import { caseRoutes } from './case-routes.ts';
 import { deviceRoutes } from './device-routes.ts';
 import { flvStreamRoutes, liveApiRoutes, type LiveRouteDependencies } from './live-routes.ts';
+import { preflightRoutes, type PreflightDependencies } from './preflight-routes.ts';
 import { sessionRoutes } from './session-routes.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
 import type { EvidenceService } from '../evidence/evidence-service.ts';
@@ -51,6 +52,7 @@ export interface AppDependencies {
   cameraStates: CameraStates;
   cameraAdmin: CameraAdminService;
   cameraManager: CameraManager;
+  preflight: PreflightDependencies;
   discovery: DiscoveryService;
   cases: CaseService;
   sessions: SessionService;
@@ -124,6 +126,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/users', userRoutes(deps.userAdmin));
   api.use('/audit', auditRoutes(deps.audit));
   api.use(referenceRoutes(deps.checklist, deps.rooms, deps.cameraStates));
+  api.use(preflightRoutes(deps.preflight));
   api.use(cameraRoutes(deps.cameraAdmin, deps.cameraManager, deps.discovery));
   api.use(caseRoutes(deps.cases));
   api.use(sessionRoutes(deps.sessions, deps.segments, deps.compliance));

@@ -21,12 +21,24 @@ export interface ServerToClientEvents {
   'session:mark': (event: SessionMarkEvent) => void;
   /** A recording gap opened or closed on a camera of a room the user may see (wall alarms). */
   'recording:interruption': (event: InterruptionEvent) => void;
+  /**
+   * The free space of the data directory changed level (sent to every login, and once after
+   * connecting): `warning` alarms, `refuse` refuses new sessions, `floor` stops recordings.
+   */
+  'disk:level': (status: DiskLevelEvent) => void;
   /** A live viewer's stream ended on the server side (worker restart, camera gone): watch again. */
   'live:ended': (event: { viewerId: string; reason: string }) => void;
   /** An evidence export of this user advanced, finished or failed (progress 0…1). */
   'export:progress': (event: ExportProgressEvent) => void;
   /** The integrity scrub found stored evidence that no longer matches its hash, or missing (admins, supervisors). */
   'evidence:integrity': (alarm: IntegrityAlarmEvent) => void;
+}
+
+export interface DiskLevelEvent {
+  level: 'ok' | 'warning' | 'refuse' | 'floor';
+  freeBytes: number;
+  totalBytes: number;
+  at: string;
 }
 
 export interface InterruptionEvent {

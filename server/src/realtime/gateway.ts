@@ -6,7 +6,7 @@ import type { CameraStates, CameraStateChange } from '../cameras/camera-state.ts
 import type { RoomRepository } from '../rooms/room-repository.ts';
 import { readCookie, SESSION_COOKIE } from '../api/http-context.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { ClientToServerEvents, ExportProgressEvent, IntegrityAlarmEvent, InterruptionEvent, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
+import type { ClientToServerEvents, DiskLevelEvent, ExportProgressEvent, IntegrityAlarmEvent, InterruptionEvent, ServerToClientEvents, SessionMarkEvent, SessionStateEvent, SocketData } from './events.ts';
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -37,6 +37,8 @@ export class RealtimeGateway {
     private readonly rooms: RoomRepository,
     private readonly cameraStates: CameraStates,
     private readonly log: Logger,
+    /** The latest disk level, sent to each socket after it connects. */
+    private readonly diskStatus: () => DiskLevelEvent | null = () => null,
   ) {
     this.io = new Server(http, { serveClient: false, cors: { origin: false } });
     this.io.use((socket, next) => {
@@ -71,6 +73,11 @@ export class RealtimeGateway {
   /** A mark was added or corrected: to whoever may watch the session's room. */
   sessionMark(event: SessionMarkEvent): void {
     this.io.to(event.roomId ? caseworkChannel(event.roomId) : PORTABLE_SESSIONS).emit('session:mark', event);
+  }
+
+  /** The data directory's free space changed level: every login hears it (alarms, pre-flight). */
+  diskLevel(status: DiskLevelEvent): void {
+    this.io.emit('disk:level', status);
   }
 
   /** A recording gap opened or closed: to whoever may watch the session's room. */
@@ -121,6 +128,8 @@ export class RealtimeGateway {
       if (typeof ack === 'function') ack(Date.now());
     });
     socket.emit('server:hello', { serverTime: new Date().toISOString(), username: user.username });
+    const disk = this.diskStatus();
+    if (disk) socket.emit('disk:level', disk);
     this.log.debug({ username: user.username, socket: socket.id }, 'socket connected');
   }
 
