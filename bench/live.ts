@@ -338,7 +338,27 @@ const nextClientId = () => `00000000-0000-4000-8000-${String(++clientIds).padSta
  * expected display time on the page's clock. Stage changes on the wall are timestamped as they land.
  */
 const PAGE_SCRIPT = `(() => {
-  const B = (window.__bench = { tiles: [], sampling: null, stages: [] });
+  const B = (window.__bench = { tiles: [], sampling: null, stages: [], pcs: [] });
+  // Keeps each peer connection the page makes, to read its receivers' stats (nothing else changes).
+  const Native = window.RTCPeerConnection;
+  if (Native) window.RTCPeerConnection = class extends Native { constructor(...a) { super(...a); B.pcs.push(this); } };
+  // Totals of the inbound RTP stats of the peer that feeds the tile's <video>, per kind.
+  B.rtcStats = async (testId) => {
+    const video = document.querySelector('[data-testid="' + testId + '"] video');
+    const stream = video && video.srcObject;
+    const track = stream && stream.getVideoTracks ? stream.getVideoTracks()[0] : null;
+    if (!track) return null;
+    for (const pc of B.pcs) {
+      if (!pc.getReceivers().some((r) => r.track === track)) continue;
+      const out = {};
+      (await pc.getStats()).forEach((r) => {
+        if (r.type !== 'inbound-rtp') return;
+        out[r.kind] = { jbDelay: r.jitterBufferDelay || 0, jbCount: r.jitterBufferEmittedCount || 0, jbTarget: r.jitterBufferTargetDelay || 0, packets: r.packetsReceived || 0, lost: r.packetsLost || 0, frames: r.framesDecoded || 0, decodeS: r.totalDecodeTime || 0 };
+      });
+      return out;
+    }
+    return null;
+  };
   const TOTAL = 2 + 44 + 8 + 2;
   function decode(video, ctx, canvas) {
     const width = video.videoWidth;
@@ -434,8 +454,21 @@ async function waitForTile(page: Page, stream: 'main' | 'sub', transport: 'webrt
 // ---------------------------------------------------------------------------------------------
 // 1. Glass-to-glass latency
 
+interface RtcKindStats {
+  jbDelay: number;
+  jbCount: number;
+  jbTarget: number;
+  packets: number;
+  lost: number;
+  frames: number;
+  decodeS: number;
+}
+type RtcStats = { video?: RtcKindStats; audio?: RtcKindStats } | null;
+
 interface Latency {
   samples: number[];
+  /** Chromium's inbound-rtp stats over the window (WebRTC only): avg jitter-buffer delay per kind, ms. */
+  jitterMs?: { video: number; audio: number; audioPackets: number; videoDecodeMs: number };
   bad: number;
   width: number | null;
   /** Presented-frame latency read at the rVFC callback (Date.now) instead of expectedDisplayTime, p50. */
@@ -443,13 +476,31 @@ interface Latency {
 }
 
 async function sampleLatency(page: Page, seconds: number): Promise<Latency> {
+  const statsOf = () => page.evaluate(`window.__bench.rtcStats(${JSON.stringify(`live-${CAMERA}`)})`) as Promise<RtcStats>;
+  const before = await statsOf();
   await page.evaluate(`window.__bench.sampling = { id: ${JSON.stringify(`live-${CAMERA}`)}, samples: [], bad: 0 }`);
   await sleep(seconds * 1000);
+  const after = await statsOf();
+  const avg = (k: 'video' | 'audio', a = after?.[k], b = before?.[k]) =>
+    a && b && a.jbCount > b.jbCount ? (1000 * (a.jbDelay - b.jbDelay)) / (a.jbCount - b.jbCount) : NaN;
+  const jitterMs =
+    before && after
+      ? {
+          video: avg('video'),
+          audio: avg('audio'),
+          audioPackets: (after.audio?.packets ?? 0) - (before.audio?.packets ?? 0),
+          videoDecodeMs:
+            after.video && before.video && after.video.frames > before.video.frames
+              ? (1000 * (after.video.decodeS - before.video.decodeS)) / (after.video.frames - before.video.frames)
+              : NaN,
+        }
+      : undefined;
   const s = (await page.evaluate('(() => { const s = window.__bench.sampling; window.__bench.sampling = null; return s; })()')) as {
     samples: [number, number, number, string, number][];
     bad: number;
   };
   return {
+    ...(jitterMs ? { jitterMs } : {}),
     samples: s.samples.map(([value, shown]) => shown - value),
     bad: s.bad,
     width: s.samples[0]?.[4] ?? null,
@@ -772,6 +823,11 @@ async function main(): Promise<number> {
   lines.push(latRow(`Chromium FLV (mpegts.js), main ${flv.width ?? '?'} wide`, flv));
   lines.push(row('  WebRTC / FLV p50 at the rVFC callback instead', '', f(webrtc.callbackP50), f(flv.callbackP50)));
   lines.push(row('  WebRTC p50 above the baseline', '', f(quantile(webrtc.samples, 0.5) - quantile(base.samples, 0.5))));
+  if (webrtc.jitterMs) {
+    const j = webrtc.jitterMs;
+    lines.push(row('  Chromium WebRTC jitter buffer avg, video / audio', '', f(j.video), f(j.audio)));
+    lines.push(row('  Chromium WebRTC decode per frame (ms); Opus packets', '', f(j.videoDecodeMs, 1), String(j.audioPackets)));
+  }
 
   const lost = fan.viewers.map((v) => v.lost);
   const totalLost = lost.reduce((a, b) => a + b, 0);
