@@ -182,6 +182,10 @@ describe('clerk console', { timeout: 120_000 }, () => {
     for (const id of CAMERAS) expect(await page.getByTestId(`pre-${id}-state`).getAttribute('data-verdict')).toBe('ok');
     await page.waitForSelector('[data-testid="pre-h1-wide-picture"][data-verdict="ok"]');
     await page.waitForSelector('[data-testid="pre-console-clock"][data-verdict="ok"]');
+    // The server's side: the camera's ONVIF clock, the disk level, and the OS clock sync as reported.
+    await page.waitForSelector('[data-testid="pre-h1-wide-clock"][data-verdict="ok"]');
+    await page.waitForSelector('[data-testid="pre-disk"][data-verdict="ok"]');
+    expect(['ok', 'fail', 'na']).toContain(await page.getByTestId('pre-server-clock').getAttribute('data-verdict'));
     expect(await page.getByTestId('preflight').getAttribute('data-passed')).toBe('false');
 
     // The wall of a supervisor, in another browser.
