@@ -1,7 +1,7 @@
 // The socket.io connection (same origin, default path), opened after login. Pages subscribe to its
 // events through `on` (kept across logins and reconnects) and ask for live video through `watch`.
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, LiveStreamKind, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
+import type { ClientToServerEvents, DiskLevelEvent, LiveStreamKind, ServerToClientEvents } from '../../../server/src/realtime/events.ts';
 import { cameraAdmin } from './cameras.svelte.ts';
 import { rooms } from './rooms.svelte.ts';
 
@@ -28,6 +28,8 @@ export type LiveResult<T> = ({ ok: true } & T) | { ok: false; error: LiveError }
 
 class Live {
   online = $state(false);
+  /** The data directory's free-space level (the server sends it after connecting and on change). */
+  disk = $state<DiskLevelEvent | null>(null);
   private socket: HrSocket | null = null;
   private readonly listeners = new Map<EventName, Set<Listener>>();
   private readonly connectListeners = new Set<() => void>();
@@ -49,6 +51,9 @@ class Live {
     socket.on('camera:state', (change) => {
       rooms.applyCameraState(change.cameraId, change.state);
       cameraAdmin.applyState(change.cameraId, change.state, change.reason);
+    });
+    socket.on('disk:level', (status) => {
+      this.disk = status;
     });
     socket.on('rooms:changed', () => {
       if (rooms.loaded) void rooms.load();
