@@ -51,6 +51,7 @@ import { LIVE_APP, PublishGuard } from './live/publish-guard.ts';
 import { EvidenceRepository } from './evidence/evidence-repository.ts';
 import { EvidenceService } from './evidence/evidence-service.ts';
 import { SigningKey } from './evidence/signing-key.ts';
+import { ReplayService } from './replay/replay-service.ts';
 import { MANIFEST_SIG, PUBLIC_KEY } from './evidence/verifier/verify.mjs';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -220,6 +221,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     },
     devices,
     evidence,
+    replay: new ReplayService({ dataDir: config.dataDir, sessions, segments, custody: new CustodyLog(db, clock), clock }),
     onLogout: (token) => gateway?.endSession(token),
   });
 

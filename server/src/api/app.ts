@@ -32,6 +32,8 @@ import { sessionRoutes } from './session-routes.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
 import type { EvidenceService } from '../evidence/evidence-service.ts';
 import { evidenceRoutes } from './evidence-routes.ts';
+import type { ReplayService } from '../replay/replay-service.ts';
+import { replayRoutes } from './replay-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -64,6 +66,8 @@ export interface AppDependencies {
   devices: DeviceService;
   /** Exports, the signing key, the integrity scrub. */
   evidence: EvidenceService;
+  /** HLS replay of recorded sessions. */
+  replay: ReplayService;
   onLogout: (sessionToken: string) => void;
 }
 
@@ -133,6 +137,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(liveApiRoutes(deps.live));
   api.use(deviceRoutes(deps.devices));
   api.use(evidenceRoutes(deps.evidence));
+  api.use(replayRoutes(deps.replay));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });

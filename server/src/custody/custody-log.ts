@@ -2,7 +2,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Db } from '../shared/db/database.ts';
 
 /** What a custody entry records. */
-export type CustodyAction = 'live_view' | 'export';
+export type CustodyAction = 'live_view' | 'export' | 'replay';
 
 export interface CustodyEntry {
   id: number;
