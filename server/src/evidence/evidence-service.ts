@@ -351,15 +351,22 @@ export class EvidenceService {
     const args = ['--import', import.meta.resolve('tsx'), WORKER_MODULE];
     const [cmd, argv] = haveSetpriv() ? [SETPRIV, ['--pdeathsig', 'KILL', node, ...args]] : [node, args];
     return new Promise((resolve) => {
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, HR_EVIDENCE_WORKER: '1' } });
+      const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, HR_EVIDENCE_WORKER: '1' } });
       this.workers.add(child);
       let result: WorkerMessage | null = null;
+      // The worker's own stderr (a crash before it can report): kept for the error and the log.
+      const stderr: string[] = [];
+      child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+        process.stderr.write(text);
+        stderr.push(...text.split('\n').filter(Boolean));
+        stderr.splice(0, Math.max(0, stderr.length - 20));
+      });
       child.once('spawn', () => {
         if (child.pid) childRegistry()?.add(child.pid);
-        child.send(job);
       });
       child.on('message', (message: WorkerMessage) => {
-        if (message.type === 'progress') onProgress(message.progress);
+        if (message.type === 'ready') child.send(job);
+        else if (message.type === 'progress') onProgress(message.progress);
         else result = message;
       });
       child.once('error', (err) => {
@@ -368,7 +375,8 @@ export class EvidenceService {
       child.once('close', (code, signal) => {
         this.workers.delete(child);
         if (child.pid) childRegistry()?.remove(child.pid);
-        resolve(result ?? { type: 'failed', error: `the evidence worker ended (${signal ?? `code ${code}`}) without a result` });
+        if (!result) this.o.log.error({ code, signal, stderr }, 'evidence worker ended without a result');
+        resolve(result ?? { type: 'failed', error: `the evidence worker ended (${signal ?? `code ${code}`}) without a result${stderr.length ? `: ${stderr.slice(-3).join(' | ')}` : ''}` });
       });
     });
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
 import { ZipFile } from 'yazl';
 import { runFfmpeg } from '../shared/ffmpeg/ffmpeg-process.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -36,6 +36,9 @@ export async function buildPackage(job: ExportJob, progress: (fraction: number) 
     zip.outputStream.on('error', reject);
     zip.outputStream.pipe(out);
   });
+  // Awaited at the end; a failure meanwhile must not go unhandled (it ends the job through `failed`).
+  let zipError: Error | null = null;
+  written.catch((err: Error) => (zipError = err));
   const sums: string[] = [];
   let total = 0;
   for (const copy of job.copies) total += (await stat(copy.source)).size;
@@ -55,10 +58,14 @@ export async function buildPackage(job: ExportJob, progress: (fraction: number) 
   const addFile = async (name: string, source: string, expected?: string) => {
     const { size } = await stat(source);
     const hash = createHash('sha256');
-    const through = new PassThrough();
-    through.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      advance(chunk.length);
+    // Hashes what yazl reads, as it reads it (no flowing mode: a chunk read before yazl gets to this
+    // entry would be lost to the zip).
+    const through = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        advance(chunk.length);
+        done(null, chunk);
+      },
     });
     const ended = new Promise<void>((resolve, reject) => {
       through.on('end', resolve);
@@ -69,6 +76,7 @@ export async function buildPackage(job: ExportJob, progress: (fraction: number) 
     input.pipe(through);
     zip.addReadStream(through, name, { mtime: ENTRY_TIME, compress: false, size });
     await ended;
+    if (zipError) throw zipError;
     const sha256 = hash.digest('hex');
     if (expected && sha256 !== expected) {
       throw new Error(`${source} no longer matches its recorded SHA-256 (${expected}, now ${sha256}): the stored evidence is damaged; nothing was exported`);
@@ -148,6 +156,14 @@ export async function scrub(job: ScrubJob, progress: (fraction: number) => void)
 }
 
 if (process.env.HR_EVIDENCE_WORKER === '1') {
+  const die = (err: unknown) => {
+    log.error({ err }, 'evidence worker crashed');
+    send({ type: 'failed', error: `the evidence worker crashed: ${(err as Error)?.message ?? String(err)}` });
+    process.exitCode = 1;
+    process.disconnect?.();
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
   process.once('message', (job: WorkerJob) => {
     const progress = (fraction: number) => send({ type: 'progress', progress: fraction });
     const run = job.kind === 'export'
@@ -160,4 +176,6 @@ if (process.env.HR_EVIDENCE_WORKER === '1') {
       })
       .finally(() => process.disconnect?.());
   });
+  // The job is sent only once this listener is in place (a message before it would be lost).
+  send({ type: 'ready' });
 }

@@ -69,6 +69,7 @@ export type ScrubFinding = IntegrityAlarmEvent['findings'][number];
 export type WorkerJob = ExportJob | ScrubJob;
 
 export type WorkerMessage =
+  | { type: 'ready' }
   | { type: 'progress'; progress: number }
   | { type: 'exported'; bytes: number; sha256: string }
   | { type: 'scrubbed'; checked: number; findings: ScrubFinding[] }
