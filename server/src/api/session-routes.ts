@@ -41,7 +41,16 @@ const correctionBody = z.discriminatedUnion('kind', [
 ]);
 const recessBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 const explanationBody = z.strictObject({ text: z.string().trim().min(1).max(2000) });
-const listQuery = z.object({ state: z.enum(SESSION_STATES).optional(), roomId: z.string().max(64).optional() });
+const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'expected a real date');
+const listQuery = z.object({
+  state: z.enum(SESSION_STATES).optional(),
+  roomId: z.string().max(64).optional(),
+  procedure: z.string().max(64).optional(),
+  caseNumber: z.string().max(64).optional(),
+  party: z.string().max(100).optional(),
+  from: calendarDate.optional(),
+  to: calendarDate.optional(),
+});
 
 const caller = (req: Request, res: Response): Caller => ({ user: currentUser(res), ip: clientInfo(req).ip });
 

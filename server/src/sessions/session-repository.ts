@@ -158,19 +158,46 @@ export class SessionRepository {
       .map(toSession);
   }
 
-  list(filter: { state?: SessionState | undefined; roomId?: string | undefined }): SessionRecord[] {
+  list(filter: SessionFilter): SessionRecord[] {
     const where: string[] = [];
     const args: string[] = [];
     if (filter.state) {
-      where.push('state = ?');
+      where.push('s.state = ?');
       args.push(filter.state);
     }
     if (filter.roomId) {
-      where.push('room_id = ?');
+      where.push('s.room_id = ?');
       args.push(filter.roomId);
     }
+    if (filter.procedure) {
+      where.push('s.procedure = ?');
+      args.push(filter.procedure);
+    }
+    if (filter.caseNumber) {
+      where.push("c.case_number LIKE ? ESCAPE '\\'");
+      args.push(`%${likeEscape(filter.caseNumber.trim())}%`);
+    }
+    if (filter.party) {
+      // A party of the case, or a participant of the session as party or agent.
+      where.push(
+        "(c.parties_json LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM participants p WHERE p.session_id = s.id AND p.role IN ('party', 'agent') AND p.name LIKE ? ESCAPE '\\'))",
+      );
+      const like = `%${likeEscape(filter.party.trim())}%`;
+      args.push(like, like);
+    }
+    // Dates are calendar days in Asia/Shanghai, on when the session started (or was created, if it never did).
+    if (filter.from) {
+      where.push('COALESCE(s.started_at, s.created_at) >= ?');
+      args.push(shanghaiDayStart(filter.from, 0));
+    }
+    if (filter.to) {
+      where.push('COALESCE(s.started_at, s.created_at) < ?');
+      args.push(shanghaiDayStart(filter.to, 1));
+    }
     return this.db
-      .prepare<string[], SessionRow>(`SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT 500`)
+      .prepare<string[], SessionRow>(
+        `SELECT s.* FROM sessions s JOIN cases c ON c.id = s.case_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.created_at DESC, s.id LIMIT 500`,
+      )
       .all(...args)
       .map(toSession);
   }
@@ -296,4 +323,26 @@ export class SessionRepository {
   private nextSeq(table: 'marks' | 'mark_corrections', sessionId: string): number {
     return this.db.prepare<[string], { n: number }>(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${table} WHERE session_id = ?`).get(sessionId)!.n;
   }
+}
+
+/** What `GET /api/sessions` filters on; every field optional. */
+export interface SessionFilter {
+  state?: SessionState | undefined;
+  roomId?: string | undefined;
+  procedure?: string | undefined;
+  /** Part of the case number. */
+  caseNumber?: string | undefined;
+  /** Part of a party's name (the case's parties, the session's parties and agents). */
+  party?: string | undefined;
+  /** Calendar dates `YYYY-MM-DD` in Asia/Shanghai, both included. */
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** The UTC instant (ISO, ms) at which a Shanghai calendar day (plus `days`) begins. */
+function shanghaiDayStart(date: string, days: number): string {
+  const ms = Date.parse(`${date}T00:00:00.000+08:00`) + days * 86_400_000;
+  return new Date(ms).toISOString();
 }

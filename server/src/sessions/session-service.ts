@@ -11,7 +11,7 @@ import type { Logger } from '../shared/logger.ts';
 import { maskIdNumber } from './identity-number.ts';
 import { placeMark } from './mark-timing.ts';
 import { canReadSession, canRunSession, seesIdNumbers } from './session-access.ts';
-import type { SessionRepository } from './session-repository.ts';
+import type { SessionFilter, SessionRepository } from './session-repository.ts';
 import {
   noLifecycleHooks,
   OFFICER_ROLES,
@@ -147,11 +147,11 @@ export class SessionService {
     })();
   }
 
-  list(caller: Caller, filter: { state?: SessionState | undefined; roomId?: string | undefined }): (SessionRecord & { currentStage: StageView | null })[] {
+  list(caller: Caller, filter: SessionFilter): (SessionRecord & { caseNumber: string; currentStage: StageView | null })[] {
     return this.sessions
       .list(filter)
       .filter((s) => canReadSession(caller.user, s))
-      .map((s) => ({ ...s, currentStage: this.currentStage(s) }));
+      .map((s) => ({ ...s, caseNumber: this.cases.get(s.caseId).caseNumber, currentStage: this.currentStage(s) }));
   }
 
   view(caller: Caller, id: string): SessionView {
