@@ -22,7 +22,7 @@ export interface ViewersConfig {
 export interface ViewerFigures {
   packets: number;
   bytes: number;
-  /** Sequence numbers in the window never received (after NACK recovery). */
+  /** Sequence numbers in the window never received (after NACK recovery; the last TAIL left out). */
   lost: number;
   /** Holes seen when packets arrived (before any retransmission filled them). */
   gapsSeen: number;
@@ -38,6 +38,8 @@ export type FromViewers =
 export type ToViewers = { type: 'reset' } | { type: 'report' };
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** About half a second of a 2 Mbit/s stream: holes this recent are not counted lost yet. */
+const TAIL = 100;
 
 class Counter {
   packets = 0;
@@ -76,9 +78,12 @@ class Counter {
     this.windowStart = this.highest === null ? 0 : this.highest + 1;
   }
 
-  get lost(): number {
-    if (this.windowStart === null || this.highest === null || this.highest < this.windowStart) return 0;
-    return this.highest - this.windowStart + 1 - this.seen.size;
+  /** Holes in the window, leaving out its last `tail` sequence numbers (a retransmission may still be on its way). */
+  lost(tail: number): number {
+    if (this.windowStart === null || this.highest === null) return 0;
+    let lost = 0;
+    for (let ext = this.windowStart; ext <= this.highest - tail; ext++) if (!this.seen.has(ext)) lost++;
+    return lost;
   }
 }
 
@@ -166,7 +171,7 @@ process.on('message', (message: ToViewers) => {
       viewers: counters.map((c, i) => ({
         packets: c.packets,
         bytes: c.bytes,
-        lost: c.lost,
+        lost: c.lost(TAIL),
         gapsSeen: c.gapsSeen,
         late: c.late,
         connected: state[i]?.connected ?? false,

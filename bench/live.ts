@@ -148,6 +148,18 @@ function readProc(pid: number): ProcSample | null {
   }
 }
 
+/** UDP counters of the whole machine (/proc/net/snmp): datagrams dropped for a full receive buffer, and all receive errors. */
+function udpErrors(): { rcvbuf: number; inErrors: number } {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/).map(Number);
+    return { rcvbuf: values[names.indexOf('RcvbufErrors')] ?? NaN, inErrors: values[names.indexOf('InErrors')] ?? NaN };
+  } catch {
+    return { rcvbuf: NaN, inErrors: NaN };
+  }
+}
+
 /** Pids whose parent is `ppid` (the worker's Opus transcoder, for instance). */
 function childrenOf(ppid: number): number[] {
   const found: number[] = [];
@@ -570,6 +582,8 @@ interface FanOut {
   eventLoop: { p99: number; max: number; mean: number };
   idle: { eventLoop: { p99: number; max: number; mean: number }; worker: { cpuPct: number; rssMaxMb: number }; server: { cpuPct: number } };
   idleAfter: { eventLoop: { p99: number; max: number; mean: number } };
+  /** Machine-wide UDP receive-buffer drops during the window (other engineers' tests count too). */
+  udpDrops: { rcvbuf: number; inErrors: number };
 }
 
 async function fanOut(server: TestServer, supervisorCookie: string, viewers: number, seconds: number): Promise<FanOut> {
@@ -614,8 +628,10 @@ async function fanOut(server: TestServer, supervisorCookie: string, viewers: num
   const wc = new Sampler(() => childrenOf(worker));
   const s = new Sampler(() => [serverPid]);
   const v = new Sampler(() => [proc.pid!]);
+  const udp0 = udpErrors();
   for (const x of [w, wc, s, v]) x.start();
   await sleep(seconds * 1000);
+  const udp1 = udpErrors();
   const el = await eventLoop(server);
   const [ws, wcs, ss, vs] = [w, wc, s, v].map((x) => x.stop());
   messages.length = 0;
@@ -642,6 +658,7 @@ async function fanOut(server: TestServer, supervisorCookie: string, viewers: num
     viewersProc: vs!,
     eventLoop: el,
     idle: { eventLoop: idleEl, worker: idleW, server: idleS },
+    udpDrops: { rcvbuf: udp1.rcvbuf - udp0.rcvbuf, inErrors: udp1.inErrors - udp0.inErrors },
     idleAfter: { eventLoop: idleAfterEl },
   };
 }
@@ -853,8 +870,9 @@ async function main(): Promise<number> {
   lines.push(row('viewers process CPU (% core, not counted)', '', f(fan.viewersProc.cpuPct, 1)));
   lines.push(row('video Mbit/s per viewer, min / median', '', `${f(Math.min(...mbps), 2)}/${f(quantile(mbps, 0.5), 2)}`));
   lines.push(row('RTP packets received, all viewers', '', String(totalPackets)));
-  lines.push(row('packets lost (unrecovered holes), all viewers', '', String(totalLost)));
+  lines.push(row('packets lost (holes never filled), all viewers', '', String(totalLost)));
   lines.push(row('viewers with any loss; worst viewer', '', `${lost.filter((l) => l > 0).length}; ${Math.max(0, ...lost)}`));
+  lines.push(row('UDP receive-buffer drops / InErrors, whole machine', '', `${fan.udpDrops.rcvbuf}/${fan.udpDrops.inErrors}`));
   lines.push(row('holes seen on arrival / late packets, all', '', `${fan.viewers.reduce((a, v) => a + v.gapsSeen, 0)}/${fan.viewers.reduce((a, v) => a + v.late, 0)}`));
   lines.push(row('viewers ended by the server during the window', '', String(fan.viewers.filter((v) => v.ended).length)));
 
