@@ -1,0 +1,216 @@
+// Legal staff replay a recorded hearing in Chromium: search by case number, open the session, click
+// stage 20; the first frame the main video shows carries the simulator's burned-in time code within
+// two frames of the stage's mark (hls.js on the server's stage playlist, EXT-X-START PRECISE). Then
+// another camera becomes the main view, and the wall clock shown is the frame's capture time.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { decodeTimeCode, timeCodeHeight } from '../../server/src/simulator/media/time-code.ts';
+import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { pause } from '../helpers/wait.ts';
+import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
+
+const CAMERAS = ['h1-wide', 'h1-presiding', 'h1-party'];
+const CASE_NUMBER = '秦应急罚〔2026〕33号';
+const TWO_FRAMES_MS = 80;
+
+let server: TestServer;
+let clerk: ApiClient;
+let sessionId: string;
+let browser: TestBrowser | undefined;
+let clientIds = 0;
+const origin = () => `http://${TEST_HOST}:${server.port}`;
+const mark = (item: number) =>
+  clerk.post(`/api/sessions/${sessionId}/marks`, { item, clientId: `00000000-0000-4000-8000-${String(++clientIds).padStart(12, '0')}`, clientTime: new Date().toISOString() });
+
+async function poll<T>(read: () => Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== null) return value;
+    if (Date.now() > until) throw new Error(`${what} not seen within ${timeoutMs} ms`);
+    await pause(200);
+  }
+}
+
+/**
+ * Runs in the page (from test/e2e/wall.e2e.test.ts): draws the time-code strip of a tile's video to a
+ * canvas and decodes it (decodeTimeCode in server/src/simulator/media/time-code.ts).
+ */
+const READ_TIME_CODE = `(testId) => {
+  const video = document.querySelector('[data-testid="' + testId + '"] video');
+  if (!video || video.videoWidth === 0 || video.readyState < 2) return null;
+  const width = video.videoWidth;
+  const bs = Math.max(2, Math.floor(width / 80));
+  const rows = 2 * bs;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = rows;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, width, rows, 0, 0, width, rows);
+  const rgba = ctx.getImageData(0, 0, width, rows).data;
+  const luma = (x, y) => {
+    const p = 4 * (y * width + x);
+    return 16 + (65.481 * rgba[p] + 128.553 * rgba[p + 1] + 24.966 * rgba[p + 2]) / 255;
+  };
+  const TOTAL = 2 + 44 + 8 + 2;
+  const inset = Math.max(0, Math.floor(bs / 4));
+  const bits = [];
+  for (let b = 0; b < TOTAL; b++) {
+    let sum = 0;
+    let n = 0;
+    for (let y = inset; y < rows - inset; y++) {
+      for (let x = inset; x < bs - inset; x++) {
+        sum += luma(b * bs + x, y);
+        n++;
+      }
+    }
+    bits.push(sum / n >= (16 + 235) / 2 ? 1 : 0);
+  }
+  if (bits[0] !== 1 || bits[1] !== 0 || bits[TOTAL - 2] !== 0 || bits[TOTAL - 1] !== 1) return null;
+  let value = 0;
+  for (let i = 0; i < 44; i++) value = value * 2 + bits[2 + i];
+  let crcGiven = 0;
+  for (let i = 0; i < 8; i++) crcGiven = (crcGiven << 1) | bits[46 + i];
+  let crc = 0;
+  for (let i = 5; i >= 0; i--) {
+    crc ^= Math.floor(value / 2 ** (8 * i)) & 0xff;
+    for (let k = 0; k < 8; k++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
+  }
+  if (crc !== crcGiven) return null;
+  return { value, width, height: video.videoHeight, now: Date.now() };
+}`;
+
+/** Decodes the next frame the video presents, into window.__firstFrame (requestVideoFrameCallback). */
+const CATCH_NEXT_FRAME = `(testId) => {
+  window.__firstFrame = undefined;
+  const video = document.querySelector('[data-testid="' + testId + '"] video');
+  const read = ${READ_TIME_CODE};
+  const onFrame = (_now, meta) => {
+    const r = read(testId);
+    if (r) window.__firstFrame = { ...r, mediaTime: meta.mediaTime, currentTime: video.currentTime, presented: meta.presentedFrames, paused: video.paused };
+    else video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}`;
+
+/** The burned-in time code of every frame of a recorded file, from the top strip only. */
+function timeCodes(file: string): number[] {
+  const strip = timeCodeHeight(1280);
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', `crop=1280:${strip}:0:0`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 28 });
+  const size = 1280 * strip;
+  return Array.from({ length: raw.length / size }, (_, i) => decodeTimeCode(new Uint8Array(raw.subarray(i * size, (i + 1) * size)), 1280, strip)).filter((t): t is number => t !== null);
+}
+
+/**
+ * The recording's own capture-time error (first frame's time code − the index's startedAt, median
+ * over the camera's segments; see evidence-export.test.ts), and every recorded frame's time code.
+ */
+function recordedFrames(cameraId: string): { captureError: number; frames: number[] } {
+  const db = new Database(join(server.dataDir, 'hearing-recorder.db'), { readonly: true });
+  const rows = db.prepare('SELECT file, started_at FROM segments WHERE session_id = ? AND camera_id = ? ORDER BY seq').all(sessionId, cameraId) as { file: string; started_at: string }[];
+  db.close();
+  const codes = rows.map((r) => timeCodes(join(server.dataDir, r.file)));
+  const errors = rows.slice(1).map((r, i) => codes[i + 1]![0]! - Date.parse(r.started_at)).sort((a, b) => a - b);
+  return { captureError: errors[Math.floor(errors.length / 2)]!, frames: codes.flat().sort((a, b) => a - b) };
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 2, segmentSeconds: 2 } } }).catch((e: unknown) => {
+    if (!String(e).includes('EADDRINUSE')) throw e;
+    return startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 2, segmentSeconds: 2 } } });
+  });
+  clerk = new ApiClient(server.url);
+  await clerk.login('clerk');
+  const admin = new ApiClient(server.url);
+  await admin.login('admin');
+  await poll(
+    async () => {
+      const cameras = (await admin.get('/api/cameras')).json as { id: string; state: string }[];
+      return cameras.filter((c) => CAMERAS.includes(c.id)).every((c) => c.state === 'online') || null;
+    },
+    60_000,
+    'the hearing room cameras online',
+  );
+  await pause(3000);
+  const created = await clerk.post('/api/sessions', {
+    caseNumber: CASE_NUMBER,
+    title: '听证（回放测试）',
+    procedure: 'penalty-hearing',
+    roomId: 'hearing-1',
+    participants: [{ name: '张主持', role: 'presiding' }],
+  });
+  expect(created.status).toBe(201);
+  sessionId = created.json.id;
+  expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
+  await pause(2000);
+  expect((await mark(18)).status).toBe(201);
+  await pause(3000);
+  expect((await mark(19)).status).toBe(201);
+  await pause(3300);
+  expect((await mark(20)).status).toBe(201);
+  await pause(4500);
+  expect((await clerk.post(`/api/sessions/${sessionId}/stop`)).status).toBe(200);
+  await pause(3000); // the last segments are adopted
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+}, 30_000);
+
+describe('replay', { timeout: 90_000 }, () => {
+  test('legal staff find the hearing, open stage 20 on its mark, switch the main camera', async () => {
+    browser = await launchBrowser();
+    const page: Page = await browser.context.newPage();
+    page.setDefaultTimeout(20_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`${origin()}/login`);
+    await page.getByTestId('login-username').fill('legal');
+    await page.getByTestId('login-password').fill('legal-demo');
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL(`${origin()}/replay`);
+
+    await page.getByTestId('filter-case').fill('33号');
+    await page.getByTestId('search-submit').click();
+    await page.getByTestId(`open-${sessionId}`).click();
+    await page.getByTestId('stage-20').waitFor();
+    expect(await page.getByTestId('stage-20').textContent()).toContain('20');
+
+    // The page opens the first stage paused; wait until the main video has a picture.
+    await poll(() => page.evaluate(`(${READ_TIME_CODE})('camera-h1-wide')`) as Promise<unknown>, 20_000, 'a first picture');
+
+    const legal = new ApiClient(server.url);
+    await legal.login('legal');
+    const view = (await legal.get(`/api/sessions/${sessionId}`)).json as { stages: { item: number; from: string }[] };
+    const markMs = Date.parse(view.stages.find((s) => s.item === 20)!.from);
+
+    await page.evaluate(`(${CATCH_NEXT_FRAME})('camera-h1-wide')`);
+    await page.getByTestId('stage-20').click();
+    const first = await poll(() => page.evaluate('window.__firstFrame ?? null') as Promise<{ value: number; mediaTime: number } | null>, 20_000, 'the first frame of stage 20');
+    // Judged as the working copies are: the frame the recording itself places at the mark, net of its capture-time error.
+    const { captureError, frames } = recordedFrames('h1-wide');
+    const atMark = frames.find((t) => t - captureError >= markMs)!;
+    const detail = `first frame ${JSON.stringify(first)}, mark ${markMs}, recorded at the mark ${atMark}, capture error ${captureError} ms`;
+    console.log(`replay: stage 20's first frame − the recorded frame at its mark: ${first.value - atMark} ms (capture error ${captureError} ms)`);
+    expect(Math.abs(first.value - atMark), detail).toBeLessThanOrEqual(TWO_FRAMES_MS);
+    if (atMark - captureError - markMs <= TWO_FRAMES_MS) expect(Math.abs(first.value - captureError - markMs), detail).toBeLessThanOrEqual(TWO_FRAMES_MS);
+
+    // The clock shows the frame's capture time, in Beijing time.
+    const wall = Number(await page.getByTestId('replay-clock').getAttribute('data-wall-ms'));
+    expect(wall).toBeGreaterThanOrEqual(markMs - TWO_FRAMES_MS);
+    expect(wall).toBeLessThan(markMs + 10_000);
+    expect(await page.getByTestId('replay-clock').textContent()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}/);
+
+    // Another camera as the main view: it plays the same moment.
+    await page.getByTestId('main-h1-presiding').click();
+    expect(await page.getByTestId('camera-h1-presiding').getAttribute('data-main')).toBe('true');
+    const presiding = await poll(() => page.evaluate(`(${READ_TIME_CODE})('camera-h1-presiding')`) as Promise<{ value: number } | null>, 10_000, 'a picture of h1-presiding');
+    const clock = Number(await page.getByTestId('replay-clock').getAttribute('data-wall-ms'));
+    expect(Math.abs(presiding.value - recordedFrames('h1-presiding').captureError - clock)).toBeLessThan(1000);
+    expect(problems).toEqual([]);
+  });
+});
