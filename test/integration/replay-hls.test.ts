@@ -228,6 +228,18 @@ describe('HLS replay from the segment index', () => {
     // Refused requests leave no custody row.
     expect(all.every((r) => ['legal', 'supervisor'].includes(r.username))).toBe(true);
   });
+
+  it('finds the session by the search filters of GET /api/sessions', async () => {
+    const ids = async (q: string) => ((await legal.get(`/api/sessions?${q}`)).json as { id: string; caseNumber: string }[]).map((s) => s.id);
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(session.startedAt));
+    expect(await ids(`caseNumber=${encodeURIComponent('〔2026〕21号')}`)).toEqual([sessionId]);
+    expect(await ids(`caseNumber=${encodeURIComponent('〔2026〕22号')}`)).toEqual([]);
+    expect(await ids(`procedure=penalty-hearing&roomId=hearing-1&state=ended&from=${today}&to=${today}`)).toEqual([sessionId]);
+    expect(await ids('from=2001-01-01&to=2001-01-02')).toEqual([]);
+    expect(await ids(`party=${encodeURIComponent('无此人')}`)).toEqual([]);
+    expect(((await legal.get('/api/sessions')).json as { caseNumber: string }[])[0]!.caseNumber).toBe('秦应急罚〔2026〕21号');
+    expect((await legal.get('/api/sessions?from=yesterday')).status).toBe(400);
+  });
 });
 
 function custodyRows(): { username: string; action: string; camera_id: string; room_id: string; session_id: string; detail: string; ended_at: string | null }[] {
