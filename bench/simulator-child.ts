@@ -1,7 +1,8 @@
 // The benchmark's camera simulator, run in its own Node process so that its CPU and memory are
 // never counted as the recorder's (nor as the baseline's). With `loop` it serves a pre-encoded clip
 // (bench:record); without, the live test pattern with its burned-in time code (bench:live). Prints
-// one JSON line with the cameras' main stream URLs once they listen, and closes when stdin ends (the parent exited) or on SIGTERM.
+// one JSON line with the cameras' main stream URLs once they listen, and closes when stdin ends (the
+// parent exited) or on SIGTERM.
 import { Simulator } from '../server/src/simulator/simulator.ts';
 import { silentLogger } from '../server/src/shared/logger.ts';
 
