@@ -74,6 +74,11 @@ beforeAll(async () => {
   await pause(3300);
   expect((await mark({ item: 20 })).status).toBe(201);
   await pause(3000);
+  // A recess: nothing is recorded, and the playlist must show the gap.
+  expect((await clerk.post(`/api/sessions/${sessionId}/recess`, { reason: '休庭十分钟' })).status).toBe(200);
+  await pause(3000);
+  expect((await clerk.post(`/api/sessions/${sessionId}/resume`)).status).toBe(200);
+  await pause(3000);
   expect((await clerk.post(`/api/sessions/${sessionId}/stop`)).status).toBe(200);
   // The last segments are adopted after the stop.
   for (let i = 0; i < 40; i++) {
@@ -110,9 +115,26 @@ describe('HLS replay from the segment index', () => {
       expect(e.duration).toBeCloseTo(indexed[i].durationMs / 1000, 3);
       expect(Math.round(e.duration)).toBeLessThanOrEqual(target);
     });
-    // A continuous recording has no discontinuity; the times only grow.
+    // The times only grow; the recess is a discontinuity, the one gap, and nowhere else is there one.
     for (let i = 1; i < entries.length; i++) expect(Date.parse(entries[i]!.pdt)).toBeGreaterThan(Date.parse(entries[i - 1]!.pdt));
-    expect(entries.filter((e) => e.discontinuity)).toEqual([]);
+    const recess = (session.interruptions as { cameraId: string | null; startedAt: string; endedAt: string }[]).find((i) => i.cameraId === null)!;
+    const breaks = entries.flatMap((e, i) => (e.discontinuity ? [i] : []));
+    expect(breaks.length).toBeGreaterThanOrEqual(1);
+    for (const i of breaks) {
+      const gapStart = Date.parse(entries[i - 1]!.pdt) + entries[i - 1]!.duration * 1000;
+      const gapEnd = Date.parse(entries[i]!.pdt);
+      // Either a hole in the recording or the recess's start or end falls here.
+      const atRecess = Date.parse(recess.startedAt) <= gapEnd + 40 && Date.parse(recess.endedAt) >= gapStart - 40;
+      expect(gapEnd - gapStart > 40 || atRecess, `discontinuity before ${entries[i]!.uri}\n${res.text}`).toBe(true);
+    }
+    for (let i = 1; i < entries.length; i++) {
+      const gap = Date.parse(entries[i]!.pdt) - (Date.parse(entries[i - 1]!.pdt) + entries[i - 1]!.duration * 1000);
+      if (gap > 40) expect(entries[i]!.discontinuity, `gap of ${gap} ms before ${entries[i]!.uri} papered over`).toBe(true);
+    }
+    // The first segment after the recess began (recording resumes with the spool's segment that holds the resume).
+    const across = entries.findIndex((e) => Date.parse(e.pdt) >= Date.parse(recess.startedAt));
+    expect(entries[across]!.discontinuity).toBe(true);
+    expect(Date.parse(entries[across]!.pdt) - (Date.parse(entries[across - 1]!.pdt) + entries[across - 1]!.duration * 1000)).toBeGreaterThan(2000);
   });
 
   it('opens a stage playlist within two frames of its mark', async () => {

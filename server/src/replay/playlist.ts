@@ -11,9 +11,11 @@ export interface PlaylistSegment {
   durationMs: number;
 }
 
-/** An instant that breaks the timeline: the start or end of an interruption or recess. */
+/** An interruption or recess of the camera's recording: the timeline breaks there. */
 export interface TimelineBreak {
-  atMs: number;
+  fromMs: number;
+  /** null while it lasts. */
+  toMs: number | null;
 }
 
 export interface PlaylistOptions {
@@ -30,8 +32,9 @@ export interface PlaylistOptions {
 export const GAP_TOLERANCE_MS = 40;
 
 /**
- * Which segments start a new timeline: a jump in the sequence, a gap in capture time, or the first
- * segment at or after the start or end of an interruption. Gaps are never papered over.
+ * Which segments start a new timeline: a jump in the sequence, a gap in capture time, and the joins
+ * an interruption covers (where the recording ran on through one, the first join after its start).
+ * Gaps are never papered over.
  */
 export function discontinuities(segments: readonly PlaylistSegment[], breaks: readonly TimelineBreak[] = []): Set<number> {
   const marked = new Set<number>();
@@ -41,8 +44,20 @@ export function discontinuities(segments: readonly PlaylistSegment[], breaks: re
     if (next.seq !== prev.seq + 1 || Math.abs(next.startedAtMs - prev.endedAtMs) > GAP_TOLERANCE_MS) marked.add(i);
   }
   for (const b of breaks) {
-    const i = segments.findIndex((s) => s.startedAtMs >= b.atMs - GAP_TOLERANCE_MS);
-    if (i > 0) marked.add(i);
+    const to = b.toMs ?? Infinity;
+    let covered = false;
+    for (let i = 1; i < segments.length; i++) {
+      const joinFrom = segments[i - 1]!.endedAtMs - GAP_TOLERANCE_MS;
+      const joinTo = segments[i]!.startedAtMs + GAP_TOLERANCE_MS;
+      if (joinFrom <= to && joinTo >= b.fromMs) {
+        marked.add(i);
+        covered = true;
+      }
+    }
+    if (!covered) {
+      const i = segments.findIndex((s) => s.startedAtMs >= b.fromMs - GAP_TOLERANCE_MS);
+      if (i > 0) marked.add(i);
+    }
   }
   return marked;
 }

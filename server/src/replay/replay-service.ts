@@ -51,8 +51,7 @@ export class ReplayService {
     }
     const breaks = view.interruptions
       .filter((i) => i.cameraId === null || i.cameraId === cameraId)
-      .flatMap((i) => [Date.parse(i.startedAt), ...(i.endedAt ? [Date.parse(i.endedAt)] : [])])
-      .map((atMs) => ({ atMs }));
+      .map((i) => ({ fromMs: Date.parse(i.startedAt), toMs: i.endedAt ? Date.parse(i.endedAt) : null }));
     const ended = view.state === 'ended' || view.state === 'sealed';
     const text = buildPlaylist(list, { uri: segmentUri, startAtMs, ended, breaks });
     this.logReplay(caller, view.roomId, sessionId, cameraId, item, list, startAtMs);

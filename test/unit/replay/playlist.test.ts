@@ -9,8 +9,11 @@ describe('replay playlists', () => {
   it('marks a discontinuity at a gap, a jump in sequence and an interruption, never between adjacent segments', () => {
     const list = [seg(1, 0, 2), seg(2, 2, 2), seg(3, 10, 2), seg(5, 12, 2), seg(6, 14, 2), seg(7, 16, 2)];
     expect([...discontinuities(list)].sort()).toEqual([2, 3]);
-    // A recess from 14.5 s to 16 s with no missing media: the next segments after its start and its end.
-    expect([...discontinuities(list, [{ atMs: T + 14_500 }, { atMs: T + 16_000 }])].sort()).toEqual([2, 3, 5]);
+    // An interruption over a gap adds nothing; one the recording ran on through breaks at the first join after its start.
+    expect([...discontinuities(list, [{ fromMs: T + 4_100, toMs: T + 10_100 }])].sort()).toEqual([2, 3]);
+    expect([...discontinuities(list, [{ fromMs: T + 14_500, toMs: T + 15_000 }])].sort()).toEqual([2, 3, 5]);
+    expect([...discontinuities(list, [{ fromMs: T + 13_000, toMs: T + 14_000 }])].sort()).toEqual([2, 3, 4]);
+    expect([...discontinuities(list, [{ fromMs: T + 16_500, toMs: null }])].sort()).toEqual([2, 3]);
   });
 
   it('writes VOD with program-date-times, media durations and a precise start for a stage', () => {
