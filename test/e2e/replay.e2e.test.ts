@@ -162,7 +162,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe('replay', { timeout: 90_000 }, () => {
-  test('legal staff find the hearing, open stage 20 on its mark, switch the main camera', async () => {
+  test('legal staff find the hearing, open stage 20 on its mark, switch the main camera, and enter case dates', async () => {
     browser = await launchBrowser();
     const page: Page = await browser.context.newPage();
     page.setDefaultTimeout(20_000);
@@ -211,6 +211,18 @@ describe('replay', { timeout: 90_000 }, () => {
     const presiding = await poll(() => page.evaluate(`(${READ_TIME_CODE})('camera-h1-presiding')`) as Promise<{ value: number } | null>, 10_000, 'a picture of h1-presiding');
     const clock = Number(await page.getByTestId('replay-clock').getAttribute('data-wall-ms'));
     expect(Math.abs(presiding.value - recordedFrames('h1-presiding').captureError - clock)).toBeLessThan(1000);
+
+    // Case dates: a deadline before the order that set it is refused inline and nothing is saved.
+    const dates = page.getByTestId('case-events');
+    await page.getByTestId('case-event-kind').selectOption('rectification-order-served');
+    await page.getByTestId('case-event-date').fill('2026-11-10');
+    await page.getByTestId('case-event-add').click();
+    await dates.locator('[data-testid="case-event"][data-kind="rectification-order-served"]').waitFor();
+    await page.getByTestId('case-event-kind').selectOption('rectification-deadline');
+    await page.getByTestId('case-event-date').fill('2026-11-01');
+    await page.getByTestId('case-event-add').click();
+    expect(await page.getByTestId('case-event-error').textContent()).toContain('早于');
+    expect(await dates.locator('[data-testid="case-event"]').count()).toBe(1);
     expect(problems).toEqual([]);
   });
 });
