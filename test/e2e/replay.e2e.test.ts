@@ -212,6 +212,9 @@ describe('replay', { timeout: 90_000 }, () => {
     const clock = Number(await page.getByTestId('replay-clock').getAttribute('data-wall-ms'));
     expect(Math.abs(presiding.value - recordedFrames('h1-presiding').captureError - clock)).toBeLessThan(1000);
 
+    // The compliance findings are shown with the session (the case has no dates yet: a warning says so).
+    await page.locator('[data-testid="finding"][data-rule="hearing-notice-period"][data-severity="warning"]').waitFor();
+
     // Case dates: a deadline before the order that set it is refused inline and nothing is saved.
     const dates = page.getByTestId('case-events');
     await page.getByTestId('case-event-kind').selectOption('rectification-order-served');
