@@ -1,6 +1,6 @@
 // Shapes of the session API the console reads (docs/api.md, Sessions); the server's own types where
 // they exist, so a change there is a type error here.
-import type { Interruption, SessionView } from '../../../../server/src/sessions/session.types.ts';
+import type { Interruption, SessionRecord, SessionView } from '../../../../server/src/sessions/session.types.ts';
 import type { EffectiveMark, SessionState, StageInfo } from '../../../../server/src/realtime/events.ts';
 
 export type { EffectiveMark, Interruption, SessionState, StageInfo };
@@ -33,20 +33,8 @@ export interface SessionDetail extends SessionView {
   clock: ClockEntry[];
 }
 
-/** A row of GET /api/sessions */
-export interface SessionRow {
-  id: string;
-  caseId: string;
-  title: string;
-  procedure: string;
-  roomId: string | null;
-  state: SessionState;
-  createdBy: string;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  currentStage: StageInfo | null;
-}
+/** A row of GET /api/sessions: the session as stored, with its current stage. */
+export type SessionRow = SessionRecord & { currentStage: StageInfo | null };
 
 export interface ProcedureRow {
   id: string;
