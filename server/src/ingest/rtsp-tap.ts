@@ -76,6 +76,14 @@ const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const LATENCY_WINDOW_MS = 5000;
 /** Reads land here and are copied out at once: one buffer serves every relay of the process. */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+/**
+ * While passing through, camera reads are copied into one buffer and written to ffmpeg at most
+ * this often: one write per ~360 RTP packets a second cost more than ffmpeg's own work (bench:record).
+ * Arrival times are taken when read, and ffmpeg's timestamps come from RTP/RTCP, so holding the
+ * bytes this long changes no time; live consumers get their packets as they are read.
+ */
+const PASS_THROUGH_FLUSH_MS = 100;
+const PASS_THROUGH_BUFFER_BYTES = 256 * 1024;
 
 interface SenderReport {
   ntpMs: number;
@@ -90,12 +98,12 @@ interface TrackState extends TapTrack {
   sr: SenderReport | null;
 }
 
-type Unit = { kind: 'frame'; channel: number; raw: Buffer; payload: Buffer } | { kind: 'message'; raw: Buffer; head: string; body: Buffer };
+export type RtspUnit = { kind: 'frame'; channel: number; raw: Buffer; payload: Buffer } | { kind: 'message'; raw: Buffer; head: string; body: Buffer };
 
 /** Splits an RTSP-over-TCP byte stream into interleaved frames and RTSP messages. */
-class StreamSplitter {
+export class StreamSplitter {
   private pending: Buffer | null = null;
-  constructor(private readonly onUnit: (u: Unit) => void) {}
+  constructor(private readonly onUnit: (u: RtspUnit) => void) {}
 
   /** No partial unit is waiting for the next chunk. */
   get idle(): boolean {
@@ -237,6 +245,19 @@ class TapConnection {
   private readonly primed = new Set<number>();
   /** While a chunk is passed through whole, its units are only read, not forwarded one by one. */
   private observing = false;
+  /**
+   * Once anchored on RTCP with every stream primed, the relay's output IS its input: every chunk goes
+   * on whole from then on. Entered only between units and never left, because a unit split across
+   * two chunks has its head already written whole; forwarding it again would corrupt the stream.
+   */
+  private passingThrough = false;
+  /** Pass-through bytes not yet written to ffmpeg: outBuffer[outWritten, outEnd). */
+  private outBuffer: Buffer | null = null;
+  private outWritten = 0;
+  private outEnd = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** Server-clock arrival of the chunk being read: every unit in it arrived then. */
+  private chunkArrivalMs = 0;
   private waitingForDrain = false;
   lastMediaAt: number | null = null;
   anchor: TapAnchor | null = null;
@@ -261,25 +282,62 @@ class TapConnection {
   }
 
   /**
-   * One read from the camera (`data` is the caller's reused read buffer: copied here). In the steady
-   * state the chunk goes to ffmpeg whole, in one write, rather than one write per RTP packet.
-   * Reads are never delayed to batch them: arrival times must stay exact (ingest-time test).
+   * One read from the camera (`data` is the caller's reused read buffer: copied here). Every unit is
+   * read along at once; in the steady state the bytes reach ffmpeg unchanged, batched (queueOut).
+   * Reads are never delayed: arrival times must stay exact (ingest-time test).
    */
   fromCameraChunk(data: Uint8Array): void {
     if (this.closed) return;
+    this.chunkArrivalMs = this.now();
+    this.passingThrough ||= this.mode === 'rtcp' && this.fromCameraSplitter.idle && this.tracks.every((t) => this.primed.has(t.rtpChannel));
+    if (this.passingThrough) {
+      const chunk = this.queueOut(data);
+      this.observing = true;
+      try {
+        this.fromCameraSplitter.push(chunk);
+      } finally {
+        this.observing = false;
+      }
+      return;
+    }
     const chunk = Buffer.allocUnsafe(data.length);
     chunk.set(data);
-    // Whole chunks only once no unit is half-forwarded and every stream had its primer.
-    const passthrough = this.mode === 'rtcp' && this.fromCameraSplitter.idle && this.tracks.every((t) => this.primed.has(t.rtpChannel));
     this.down.cork();
     try {
-      this.observing = passthrough;
       this.fromCameraSplitter.push(chunk);
-      if (passthrough) this.down.write(chunk);
     } finally {
-      this.observing = false;
       this.down.uncork();
     }
+    this.pauseCameraUntilDrained();
+  }
+
+  /**
+   * Copies a pass-through read into the output buffer and returns that copy. A region once filled is
+   * never reused: the copy can be read (and its RTP packets held by live consumers) after the write.
+   */
+  private queueOut(data: Uint8Array): Buffer {
+    if (!this.outBuffer || this.outBuffer.length - this.outEnd < data.length) {
+      this.flushOut();
+      this.outBuffer = Buffer.allocUnsafeSlow(Math.max(PASS_THROUGH_BUFFER_BYTES, data.length));
+      this.outWritten = this.outEnd = 0;
+    }
+    const start = this.outEnd;
+    this.outBuffer.set(data, start);
+    this.outEnd += data.length;
+    this.flushTimer ??= setTimeout(() => this.flushOut(), PASS_THROUGH_FLUSH_MS);
+    return this.outBuffer.subarray(start, this.outEnd);
+  }
+
+  private flushOut(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.closed || !this.outBuffer || this.outEnd === this.outWritten) return;
+    this.down.write(this.outBuffer.subarray(this.outWritten, this.outEnd));
+    this.outWritten = this.outEnd;
+    this.pauseCameraUntilDrained();
+  }
+
+  private pauseCameraUntilDrained(): void {
     if (this.down.writableNeedDrain && !this.waitingForDrain) {
       this.waitingForDrain = true;
       this.up.pause();
@@ -294,12 +352,14 @@ class TapConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.holdTimer) clearTimeout(this.holdTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.outBuffer = null;
     this.held = [];
     this.up.destroy();
     this.down.destroy();
   }
 
-  private fromFfmpeg(u: Unit): void {
+  private fromFfmpeg(u: RtspUnit): void {
     if (u.kind !== 'message' || !u.head.startsWith('SETUP ')) return;
     const url = u.head.split(' ')[1] ?? '';
     const transport = /\r\ntransport:([^\r\n]*)/i.exec(u.head)?.[1] ?? '';
@@ -319,7 +379,7 @@ class TapConnection {
     });
   }
 
-  private fromCamera(u: Unit): void {
+  private fromCamera(u: RtspUnit): void {
     if (u.kind === 'message') {
       if (!this.sdp.length && /\r\ncontent-type:\s*application\/sdp/i.test(u.head)) {
         this.sdpText = u.body.toString('latin1');
@@ -339,7 +399,7 @@ class TapConnection {
       return this.forward(u.raw);
     }
     // RTP
-    const at = this.now();
+    const at = this.chunkArrivalMs;
     this.lastMediaAt = at;
     if (track && this.tap.listenerCount('rtp') > 0) this.tap.emitSafe('rtp', { track, packet: u.payload, sdp: this.sdpText });
     if (track && u.payload.length >= 12) {
