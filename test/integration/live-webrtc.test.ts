@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -118,21 +118,12 @@ function workerPid(): number | null {
   return null;
 }
 
-/** The server's sub-stream pulls: its ffmpeg children that copy a stream to RTP with SPS/PPS in-band. */
-function subStreamPulls(): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (ppid === server.process.pid && cmdline.includes('dump_extra')) found.push(cmdline);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+/** The server's sub-stream pulls now, as its metrics report them. */
+async function subStreamPulls(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const m = /^hr_live_sub_stream_pulls (\d+)$/m.exec(text);
+  if (!m) throw new Error('no hr_live_sub_stream_pulls in /metrics');
+  return Number(m[1]);
 }
 
 beforeAll(async () => {
@@ -193,17 +184,15 @@ describe('WebRTC live view', () => {
 
   it('serves a grid tile from the sub stream, pulled only while someone watches it', async () => {
     const socket = await socketOf(await login('supervisor'));
-    expect(subStreamPulls()).toEqual([]);
+    expect(await subStreamPulls()).toBe(0);
     const offer = await watchUntilOffered(socket, 'h1-presiding', 'sub');
     const received = await answer(socket, offer);
     await waitFor(() => received.packets > 50 && received.nalTypes.has(7) && received.nalTypes.has(5), 60_000, 'sub-stream video at the viewer');
-    const pulls = subStreamPulls();
-    expect(pulls).toHaveLength(1);
-    expect(pulls[0]).toMatch(/\/sub /);
+    expect(await subStreamPulls()).toBe(1);
     await waitFor(() => custodyRows().some((r) => JSON.parse(r.detail).viewerId === offer.viewerId), 15_000, 'custody row');
     expect(JSON.parse(custodyRows().find((r) => JSON.parse(r.detail).viewerId === offer.viewerId)!.detail).stream).toBe('sub');
     socket.emit('live:stop', { viewerId: offer.viewerId });
-    await waitFor(() => subStreamPulls().length === 0, 30_000, 'the sub-stream pull to stop with its last viewer');
+    await waitFor(async () => (await subStreamPulls()) === 0, 30_000, 'the sub-stream pull to stop with its last viewer');
   }, 120_000);
 
   it('gives no offer to a clerk of another room, to legal staff or to an anonymous socket, and says why', async () => {

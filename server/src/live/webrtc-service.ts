@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { accessSync, constants } from 'node:fs';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Server, Socket } from 'socket.io';
 import type { AuthService, AuthUser } from '../auth/auth-service.ts';
@@ -43,6 +44,8 @@ export interface WebRtcServiceDeps {
 const WORKER_MODULE = fileURLToPath(new URL('./webrtc-worker.ts', import.meta.url));
 const SETPRIV = '/usr/bin/setpriv';
 const REQUEST_TIMEOUT_MS = 15_000;
+/** The worker's nice value: below the server and its recording ffmpeg children. */
+const WORKER_NICENESS = 5;
 const BACKOFF_START_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
 /** A worker that ran this long resets the backoff. */
@@ -178,6 +181,16 @@ export class WebRtcService {
     this.udp.close();
   }
 
+  /** Live views open now. */
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  /** Sub streams pulled now (one per camera watched in a grid). */
+  get subStreamPullCount(): number {
+    return [...this.feeds.values()].filter((feed) => feed.pull).length;
+  }
+
   // Worker supervision ------------------------------------------------------------------------
 
   private spawnWorker(): void {
@@ -207,6 +220,12 @@ export class WebRtcService {
     this.run = run;
     child.once('spawn', () => {
       childRegistry()?.add(child.pid!);
+      try {
+        // Under full load the recording and the API come first: live views degrade, evidence does not.
+        setPriority(child.pid!, WORKER_NICENESS);
+      } catch (err) {
+        this.log.debug({ err }, 'could not lower the webrtc worker priority');
+      }
       this.log.info({ pid: child.pid }, 'webrtc worker started');
       const address = this.udp.address();
       this.sendTo(run, {
@@ -470,13 +489,18 @@ export class WebRtcService {
     return index;
   }
 
-  /** Grid tiles: the camera's sub stream, pulled only while the feed has viewers. SPS/PPS travel in-band. */
+  /** Grid tiles: the camera's sub stream, pulled only while the feed has viewers. */
   private pullSubStream(feed: Feed, source: SubStreamSource): void {
     const pull = new SubStreamPull(feed.cameraId, source, this.log.child({ camera: feed.cameraId, stream: 'sub' }));
     feed.pull = pull;
     const header = Buffer.from([RTP_MAGIC, TRACK_VIDEO, feed.index >> 8, feed.index & 0xff]);
+    pull.on('sdp', (sdp) => {
+      if (sdp === feed.sdp) return;
+      feed.sdp = sdp;
+      if (this.run) this.sendTo(this.run, { type: 'camera', index: feed.index, cameraId: feed.cameraId, sdp });
+    });
     pull.on('rtp', (packet) => this.forward(header, packet));
-    pull.start().catch((err: unknown) => this.log.warn({ err, camera: feed.cameraId }, 'sub stream pull could not start'));
+    pull.start();
   }
 
   /** One packet to the worker: copied behind the header, sent without waiting, never throwing. */

@@ -8,7 +8,17 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket, type CandidatePair } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCDtlsTransport,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  RtpHeader,
+  RtpPacket,
+  type CandidatePair,
+  type RTCRtpTransceiver,
+} from 'werift';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { cameraAudio, LiveAudioTranscoder, OPUS_PAYLOAD_TYPE } from './live-audio.ts';
 import {
@@ -27,6 +37,16 @@ const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-
 const GATHER_TIMEOUT_MS = 10_000;
 const ANSWER_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 20_000;
+/**
+ * The playout-delay RTP header extension (Chrome): it bounds the browser's video jitter buffer, which
+ * otherwise grows to 100–200 ms on a live camera's uneven frame timing. Live supervision wants now,
+ * not smooth-and-late; on a LAN 50 ms still absorbs the jitter.
+ */
+const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+const PLAYOUT_DELAY_EXTENSION_ID = 6;
+const MAX_PLAYOUT_DELAY_MS = 50;
+/** min 0, max MAX_PLAYOUT_DELAY_MS: two 12-bit fields in 10 ms units. */
+const PLAYOUT_DELAY_PAYLOAD = Buffer.from([0, (MAX_PLAYOUT_DELAY_MS / 10) >> 8, (MAX_PLAYOUT_DELAY_MS / 10) & 0xff]);
 /** A camera's audio transcoder that died is not started again sooner than this. */
 const AUDIO_RETRY_MS = 2000;
 
@@ -108,6 +128,9 @@ class Viewer {
   private seq = Math.floor(Math.random() * 0x10000);
   private audioSeq = Math.floor(Math.random() * 0x10000);
   private timer: NodeJS.Timeout | null = null;
+  private readonly videoTransceiver: RTCRtpTransceiver;
+  /** The negotiated id of the playout-delay extension, or null when the browser declined it. */
+  private playoutDelayId: number | null = null;
 
   constructor(
     readonly id: string,
@@ -143,11 +166,14 @@ class Viewer {
         ...(ipv6.length === 1 ? { udp6: ipv6[0] } : {}),
       },
       iceFilterCandidatePair: init.loopbackOnly ? (pair: CandidatePair) => isLoopback(pair.remoteCandidate.host) : undefined,
+      headerExtensions: { video: [new RTCRtpHeaderExtensionParameters({ id: PLAYOUT_DELAY_EXTENSION_ID, uri: PLAYOUT_DELAY_URI })], audio: [] },
     });
-    this.pc.addTransceiver(this.track, { direction: 'sendonly' });
+    this.videoTransceiver = this.pc.addTransceiver(this.track, { direction: 'sendonly' });
     this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.connected) {
+        // Only when the browser's answer accepted it.
+        this.playoutDelayId = this.videoTransceiver.headerExtensions.find((e) => e.uri === PLAYOUT_DELAY_URI)?.id ?? null;
         this.connected = true;
         this.clearTimer();
         worker.send({ type: 'connected', viewerId: this.id });
@@ -180,29 +206,24 @@ class Viewer {
     }, CONNECT_TIMEOUT_MS);
   }
 
-  /** One camera video packet. Sequence numbers are the viewer's own, so skipping to a keyframe leaves no hole. */
-  forward(raw: Buffer): void {
-    if (!this.connected || this.closed || raw.length < 12) return;
-    let packet: RtpPacket;
-    try {
-      packet = RtpPacket.deSerialize(raw);
-    } catch {
-      return;
-    }
+  /**
+   * One camera video packet, parsed once for all viewers (`types`: its NAL unit types). Each viewer
+   * sends its own copy: werift rewrites the header and keeps the packet for retransmission.
+   * Sequence numbers are the viewer's own, so skipping to a keyframe leaves no hole.
+   */
+  forward(source: RtpPacket, types: number[]): void {
+    if (!this.connected || this.closed) return;
     if (!this.started) {
-      const types = nalTypes(packet.payload);
       if (!types.includes(7) && !types.includes(5)) return;
       this.started = true;
       // An IDR without in-band SPS/PPS: send the SDP's parameter sets first, at the same instant.
       if (!types.includes(7) && this.feed.parameterSets.length > 0) {
-        this.write(new RtpPacket(new RtpHeader({ timestamp: packet.header.timestamp, marker: false, payloadType: H264_PAYLOAD_TYPE }), stapA(this.feed.parameterSets)));
+        this.write(new RtpPacket(new RtpHeader({ timestamp: source.header.timestamp, marker: false, payloadType: H264_PAYLOAD_TYPE }), stapA(this.feed.parameterSets)));
       }
     }
-    packet.header.extension = false;
-    packet.header.extensions = [];
-    packet.header.padding = false;
-    packet.header.paddingSize = 0;
-    this.write(packet);
+    const { marker, timestamp } = source.header;
+    const extensions = this.playoutDelayId === null ? [] : [{ id: this.playoutDelayId, payload: PLAYOUT_DELAY_PAYLOAD }];
+    this.write(new RtpPacket(new RtpHeader({ marker, timestamp, payloadType: H264_PAYLOAD_TYPE, extensions }), source.payload));
   }
 
   /** One Opus packet of the camera's audio. */
@@ -391,9 +412,16 @@ class Worker {
       return;
     }
     if (msg[1] !== TRACK_VIDEO) return;
+    let packet: RtpPacket;
+    try {
+      packet = RtpPacket.deSerialize(rtp);
+    } catch {
+      return;
+    }
+    const types = nalTypes(packet.payload);
     for (const viewer of feed.viewers) {
       try {
-        viewer.forward(rtp);
+        viewer.forward(packet, types);
       } catch (err) {
         this.log.warn({ err, viewerId: viewer.id }, 'forward failed');
       }

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { timingSafeEqual } from 'node:crypto';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ApiError } from './errors.ts';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
@@ -28,6 +28,18 @@ export class Metrics {
       labelNames: ['method'],
       buckets: [0.005, 0.02, 0.1, 0.5, 2],
       registers: [this.registry],
+    });
+  }
+
+  /** A gauge read when scraped. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
     });
   }
 
