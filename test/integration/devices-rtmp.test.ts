@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { push } from '../helpers/rtmp-push.ts';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -21,21 +21,6 @@ interface DeviceSegmentLog {
   sha256: string;
   startedAt: string;
   endedAt: string;
-}
-
-/** Pushes `seconds` of testsrc + sine as H.264/AAC FLV to `url` in real time; resolves with ffmpeg's exit code. */
-function push(url: string, seconds: number): Promise<number | null> {
-  const child = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-re',
-    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '64k',
-    '-f', 'flv', url,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.resume();
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 const segmentLogs = (deviceId: string): DeviceSegmentLog[] =>
@@ -85,6 +70,33 @@ describe('portable devices over RTMP', () => {
       expect((await other.get('/api/devices')).status, username).toBe(403);
     }
     expect((await admin.post('/api/devices', { name: '', officer: 'y' })).status).toBe(400);
+  });
+
+  it('lists enabled devices for a clerk to pick, without keys; legal, admin-only callers and anonymous get none', async () => {
+    const device = await register('执法记录仪 F');
+    const disabled = await register('执法记录仪 G');
+    expect((await admin.post(`/api/devices/${disabled.id}/disable`)).status).toBe(200);
+    const clerk = new ApiClient(server.url);
+    await clerk.login('clerk');
+    const listed = await clerk.get('/api/devices/attachable');
+    expect(listed.status).toBe(200);
+    const rows = listed.json as Record<string, unknown>[];
+    expect(rows.find((d) => d.id === device.id)).toEqual({ id: device.id, name: '执法记录仪 F', officer: '李执法', badgeNumber: '13000101', live: false, inSession: null });
+    expect(rows.some((d) => d.id === disabled.id)).toBe(false);
+    expect(JSON.stringify(rows)).not.toMatch(/key/i);
+    // The admin's routes stay the admin's.
+    expect((await clerk.get('/api/devices')).status).toBe(403);
+    expect((await clerk.post(`/api/devices/${device.id}/disable`)).status).toBe(403);
+    for (const username of ['legal', 'supervisor', 'auditor']) {
+      const other = new ApiClient(server.url);
+      await other.login(username);
+      const refused = await other.get('/api/devices/attachable');
+      expect(refused.status, username).toBe(403);
+      expect(refused.json.error.code, username).toBe('forbidden');
+    }
+    const anonymous = await new ApiClient(server.url).get('/api/devices/attachable');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json.error.message).toBeTruthy();
   });
 
   it('records a push with the registered key into hashed spool segments and serves it live over FLV', async () => {
@@ -252,4 +264,31 @@ describe('portable devices below the disk floor', () => {
       await full.stop();
     }
   }, 40_000);
+});
+
+describe('portable devices with RTMP on another address', () => {
+  it('push URLs name mediaServer.rtmpHost, devices push there, and the server still reads them over 127.0.0.1', async () => {
+    // 127.0.0.2 stands in for a LAN address: tests and the demo stay on loopback.
+    const lan = await startTestServer({ demoOverrides: { mediaServer: { rtmpPort: 0, rtmpHost: '127.0.0.2' } } });
+    try {
+      // RTMP on the configured address and on 127.0.0.1 for the server's own readers; HTTP-FLV on 127.0.0.1 only.
+      const { rtmpPort, httpPort } = JSON.parse(lan.output.find((l) => l.includes('media server listening on 127.0.0.2'))!) as { rtmpPort: number; httpPort: number };
+      const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[3] === '0A').map((f) => f[1]!);
+      const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+      const on = (port: number) => listening.filter((a) => a.endsWith(`:${hex(port)}`)).sort();
+      expect(on(rtmpPort)).toEqual([`0100007F:${hex(rtmpPort)}`, `0200007F:${hex(rtmpPort)}`]);
+      expect(on(httpPort)).toEqual([`0100007F:${hex(httpPort)}`]);
+      const lanAdmin = new ApiClient(lan.url);
+      await lanAdmin.login('admin');
+      const registered = await lanAdmin.post('/api/devices', { name: '执法记录仪 L', officer: '李执法', badgeNumber: '13000101' });
+      expect(registered.status).toBe(201);
+      const device = registered.json as { id: string; pushUrl: string };
+      expect(device.pushUrl).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.2:\\d+/device/${device.id}\\?key=[\\w-]{43}$`));
+      expect(await push(device.pushUrl, 5)).toBe(0);
+      const segments = () => lan.output.filter((l) => l.includes('"device segment"') && l.includes(device.id));
+      await waitFor(() => segments().length >= 2, 15_000, 'device segments read over loopback');
+    } finally {
+      await lan.stop();
+    }
+  }, 60_000);
 });

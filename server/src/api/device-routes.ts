@@ -19,6 +19,10 @@ const caller = (req: Request, res: Response): Caller => ({ user: currentUser(res
 /** Portable devices (执法记录仪): the admin registers and disables them; a clerk records one into a session (docs/api.md). */
 export function deviceRoutes(devices: DeviceService): Router {
   const router = Router();
+  // Before the admin-only guard: a clerk picks a device for his session (no keys in it).
+  router.get('/devices/attachable', requireRole('clerk'), (_req, res) => {
+    res.json(devices.attachable());
+  });
   router.use('/devices', requireRole('admin'));
   router.post('/devices', (req, res) => {
     const input = validate(registerBody, req.body);

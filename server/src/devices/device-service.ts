@@ -11,7 +11,7 @@ import type { Caller } from '../sessions/session-service.ts';
 import type { SessionRecord } from '../sessions/session.types.ts';
 import { DeviceIngest, type DeviceTimeline } from './device-ingest.ts';
 import type { DeviceRepository } from './device-repository.ts';
-import type { DeviceInput, DeviceRecord, DeviceRegistered, DeviceView } from './device.types.ts';
+import type { AttachableDevice, DeviceInput, DeviceRecord, DeviceRegistered, DeviceView } from './device.types.ts';
 
 const DRAIN_MS = 1500;
 
@@ -75,11 +75,19 @@ export class DeviceService {
     const record: DeviceRecord = { id, ...input, createdAt: this.o.clock.now().toISOString(), disabled: false };
     this.repo.insert({ ...record, keyHash: hashKey(key).toString('hex') });
     this.audit.record(by, 'device.registered', id, { name: input.name, officer: input.officer, badgeNumber: input.badgeNumber });
-    return { id, pushUrl: this.media.rtmpUrl(DEVICE_APP, id, { key }) };
+    return { id, pushUrl: this.media.pushUrl(DEVICE_APP, id, { key }) };
   }
 
   list(): DeviceView[] {
     return this.repo.list().map((d) => ({ ...d, live: this.ingests.has(d.id) }));
+  }
+
+  /** Enabled devices a clerk may pick for a session; only what he needs to recognise one. */
+  attachable(): AttachableDevice[] {
+    return this.repo
+      .list()
+      .filter((d) => !d.disabled)
+      .map((d) => ({ id: d.id, name: d.name, officer: d.officer, badgeNumber: d.badgeNumber, live: this.isLive(d.id), inSession: this.repo.openSessionOf(d.id) }));
   }
 
   get(id: string): DeviceRecord {

@@ -25,3 +25,14 @@ export interface DeviceRegistered {
   id: string;
   pushUrl: string;
 }
+
+/** What a clerk sees of a device he may record into his session (`GET /api/devices/attachable`): no key, no history. */
+export interface AttachableDevice {
+  id: string;
+  name: string;
+  officer: string;
+  badgeNumber: string;
+  live: boolean;
+  /** The open session that records it now, if any (it cannot be added to another). */
+  inSession: string | null;
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { createServer, isIP, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger } from '../shared/logger.ts';
 
 /**
@@ -9,8 +9,8 @@ import type { Logger } from '../shared/logger.ts';
  * forced on, `process.exit(1)` when a port is taken, a JSON store that installs signal hooks). Nothing
  * else in the server imports it. What this file does about each of those:
  * - its logger's `log` is replaced before it is constructed: every line goes to pino at debug;
- * - `run()` is never called: the RTMP and HTTP-FLV listeners are bound here, on 127.0.0.1 only, with
- *   their errors reported instead of exiting, and the store, relay, record, history and notify parts
+ * - `run()` is never called: the listeners are bound here, HTTP-FLV on 127.0.0.1 only and RTMP on
+ *   `rtmpHost` (plus 127.0.0.1 for the server's own readers), with their errors reported instead of exiting, and the store, relay, record, history and notify parts
  *   never start (nothing is written to disk, no signal hook is installed);
  * - publishing is checked in `prePublish` by the `authorize` callback: a refused publisher's socket is
  *   destroyed at once (node-media-server's own events cannot refuse), and `publishRefused` is emitted;
@@ -57,8 +57,12 @@ export interface MediaServerEvents {
 }
 
 export interface MediaServerOptions {
-  /** RTMP port on 127.0.0.1; 0 picks a free one. */
+  /** RTMP port; 0 picks a free one. */
   rtmpPort: number;
+  /** Address RTMP binds (devices push from the LAN in production); 127.0.0.1 when absent. */
+  rtmpHost?: string;
+  /** Host written into device push URLs; `rtmpHost` when absent. */
+  pushHost?: string;
   /** HTTP-FLV port on 127.0.0.1 (internal: the main port proxies it); 0 picks a free one. */
   httpPort: number;
   /** When a configured port is taken, bind a free one instead of failing (demo mode, tests). */
@@ -109,6 +113,8 @@ interface NmsInstance {
 type NmsConstructor = new (config: Record<string, unknown>, configPath?: string) => NmsInstance;
 
 const DEFAULT_GRACE_MS = 30_000;
+/** Bind-all addresses: they cover 127.0.0.1, but a device cannot dial them. */
+const WILDCARD = new Set(['0.0.0.0', '::']);
 /** Only one node-media-server per process: its config and sessions are module singletons. */
 let instanceRunning = false;
 
@@ -118,6 +124,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
   private nms: NmsInstance | null = null;
   private context: NmsContext | null = null;
   private rtmpBound = 0;
+  /** The extra loopback RTMP listener when `rtmpHost` is a LAN address (internal URLs stay 127.0.0.1). */
+  private rtmpLoopback: NetServer | null = null;
   private httpBound = 0;
   private readonly sockets = new Set<Socket>();
   private readonly refused = new WeakSet<NmsSession>();
@@ -134,6 +142,8 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`MediaServer: ${key} must be a port number`);
     }
     if (typeof options.authorize !== 'function') throw new TypeError('MediaServer: authorize is required');
+    if (options.rtmpHost !== undefined && isIP(options.rtmpHost) === 0) throw new TypeError('MediaServer: rtmpHost must be an IP address');
+    if (options.pushHost === undefined && WILDCARD.has(options.rtmpHost ?? '')) throw new TypeError('MediaServer: pushHost is required when rtmpHost is a wildcard');
     this.o = options;
     this.log = options.log.child({ mod: 'media-server' });
   }
@@ -152,11 +162,21 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     return this.started && this.stopPromise === null;
   }
 
-  /** `rtmp://127.0.0.1:<port>/<app>/<name>[?query]`. */
+  /** `rtmp://127.0.0.1:<port>/<app>/<name>[?query]`: the server's own readers and publishers. */
   rtmpUrl(app: string, name: string, query?: Record<string, string>): string {
+    return this.urlOn('127.0.0.1', app, name, query);
+  }
+
+  /** The URL a device pushes to: `rtmp://<pushHost or rtmpHost>:<port>/<app>/<name>[?query]`. */
+  pushUrl(app: string, name: string, query?: Record<string, string>): string {
+    const host = this.o.pushHost ?? this.o.rtmpHost ?? '127.0.0.1';
+    return this.urlOn(isIP(host) === 6 ? `[${host}]` : host, app, name, query);
+  }
+
+  private urlOn(host: string, app: string, name: string, query?: Record<string, string>): string {
     this.checkName(app, name);
     const q = query ? `?${new URLSearchParams(query).toString()}` : '';
-    return `rtmp://127.0.0.1:${this.rtmpBound}/${app}/${name}${q}`;
+    return `rtmp://${host}:${this.rtmpBound}/${app}/${name}${q}`;
   }
 
   /** node-media-server's own HTTP-FLV URL of a stream (loopback, unauthenticated: proxy it, never expose it). */
@@ -191,7 +211,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     if (broadcast?.getPublishStatus() === 'reconnecting') broadcast._finishPublish();
   }
 
-  /** Binds both listeners on 127.0.0.1. Rejects (leaving nothing open) when a port cannot be bound. */
+  /** Binds RTMP on `rtmpHost` (and 127.0.0.1) and HTTP-FLV on 127.0.0.1. Rejects (leaving nothing open) when a port cannot be bound. */
   async start(): Promise<void> {
     if (this.started) throw new MediaServerStateError('MediaServer: already started');
     if (instanceRunning) throw new MediaServerStateError('MediaServer: node-media-server runs once per process');
@@ -218,13 +238,20 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       http.removeAllListeners('error');
       tcp.on('connection', (socket: Socket) => this.track(socket));
       http.on('connection', (socket: Socket) => this.track(socket));
-      this.rtmpBound = await this.listen(tcp, this.o.rtmpPort, 'RTMP');
-      this.httpBound = await this.listen(http, this.o.httpPort, 'HTTP-FLV');
+      const rtmpHost = this.o.rtmpHost ?? '127.0.0.1';
+      this.rtmpBound = await this.listen(tcp, this.o.rtmpPort, 'RTMP', rtmpHost);
+      if (rtmpHost !== '127.0.0.1' && !WILDCARD.has(rtmpHost)) {
+        // The server's own readers and FLV publishers dial 127.0.0.1: hand those connections to the same RTMP server.
+        this.rtmpLoopback = createServer((socket) => tcp.emit('connection', socket));
+        await this.listen(this.rtmpLoopback, this.rtmpBound, 'RTMP', '127.0.0.1', false);
+      }
+      this.httpBound = await this.listen(http, this.o.httpPort, 'HTTP-FLV', '127.0.0.1');
       Object.assign(this.context.config, { rtmp: { port: this.rtmpBound }, http: { port: this.httpBound } });
-      for (const server of [tcp, http] as const) server.on('error', (err: Error) => this.emitSafe('error', err));
+      for (const server of [tcp, http, this.rtmpLoopback]) server?.on('error', (err: Error) => this.emitSafe('error', err));
       this.context.eventEmitter.on('prePublish', this.onPrePublish);
       this.context.eventEmitter.on('postPublish', this.onPostPublish);
-      this.log.info({ rtmpPort: this.rtmpBound, httpPort: this.httpBound }, 'media server listening on 127.0.0.1');
+      // HTTP-FLV is always on 127.0.0.1; the message names where devices can reach RTMP.
+      this.log.info({ rtmpHost, rtmpPort: this.rtmpBound, httpPort: this.httpBound }, `media server listening on ${rtmpHost}`);
     } catch (err) {
       await this.stop();
       throw err;
@@ -242,7 +269,7 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
     this.context?.eventEmitter.off('postPublish', this.onPostPublish);
     const nms = this.nms;
     if (nms) {
-      const closed = [nms.rtmpServer.tcpServer, nms.httpServer.httpServer]
+      const closed = [nms.rtmpServer.tcpServer, nms.httpServer.httpServer, this.rtmpLoopback ?? undefined]
         .filter((s): s is NetServer | HttpServer => s !== undefined && s.listening)
         .map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const ws of nms.httpServer.wsServer?.clients ?? []) ws.terminate();
@@ -260,11 +287,12 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
       this.context?.broadcasts.clear();
     }
     this.nms = null;
+    this.rtmpLoopback = null;
     this.allowed.clear();
     if (this.started) instanceRunning = false;
   }
 
-  private listen(server: NetServer | HttpServer, port: number, what: string): Promise<number> {
+  private listen(server: NetServer | HttpServer, port: number, what: string, host: string, fallback = this.o.fallbackToFreePort): Promise<number> {
     const attempt = (p: number) =>
       new Promise<number>((resolve, reject) => {
         const onError = (err: Error) => {
@@ -277,17 +305,17 @@ export class MediaServer extends EventEmitter<MediaServerEvents> {
         };
         server.once('error', onError);
         server.once('listening', onListening);
-        server.listen(p, '127.0.0.1');
+        server.listen(p, host);
       });
     return attempt(port).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' && port !== 0 && this.o.fallbackToFreePort) {
+      if (err.code === 'EADDRINUSE' && port !== 0 && fallback) {
         this.log.warn({ port }, `${what} port in use: a free port is used instead`);
         return attempt(0);
       }
       throw new Error(
         err.code === 'EADDRINUSE'
-          ? `${what} port ${port} on 127.0.0.1 is already in use: stop the other program or change mediaServer.${what === 'RTMP' ? 'rtmpPort' : 'httpPort'}`
-          : `cannot listen for ${what} on 127.0.0.1:${port}: ${err.message}`,
+          ? `${what} port ${port} on ${host} is already in use: stop the other program or change mediaServer.${what === 'RTMP' ? 'rtmpPort' : 'httpPort'}`
+          : `cannot listen for ${what} on ${host}:${port}: ${err.message}${what === 'RTMP' ? ' (check mediaServer.rtmpHost)' : ''}`,
       );
     });
   }
