@@ -52,6 +52,10 @@ import { EvidenceRepository } from './evidence/evidence-repository.ts';
 import { EvidenceService } from './evidence/evidence-service.ts';
 import { SigningKey } from './evidence/signing-key.ts';
 import { ReplayService } from './replay/replay-service.ts';
+import { ImportRepository } from './imports/import-repository.ts';
+import { ImportService } from './imports/import-service.ts';
+import { RetentionRepository } from './retention/retention-repository.ts';
+import { RetentionService } from './retention/retention-service.ts';
 import { MANIFEST_SIG, PUBLIC_KEY } from './evidence/verifier/verify.mjs';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -98,7 +102,9 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   let gateway: RealtimeGateway | undefined;
   const checklist = loadChecklist();
   const sessionRepository = new SessionRepository(db);
-  const cases = new CaseService(db, new CaseRepository(db), sessionRepository, audit, clock);
+  // Legal holds and destruction records: read by cases (hold state), replay, export and the scrub.
+  const retentionRepository = new RetentionRepository(db);
+  const cases = new CaseService(db, new CaseRepository(db), sessionRepository, audit, clock, retentionRepository);
   const sessions = new SessionService(db, sessionRepository, cases, rooms, checklist, audit, clock, logFor('sessions'), {
     state: (session, change, currentStage) =>
       gateway?.sessionState({ sessionId: session.id, caseId: session.caseId, title: session.title, roomId: session.roomId, from: change.from, state: change.to, at: change.at, actor: change.actor, reason: change.reason, currentStage }),
@@ -142,6 +148,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     clock,
     log: logFor('evidence'),
     scrubIntervalS: config.evidence.scrubIntervalS,
+    destroyed: retentionRepository,
     onProgress: (username, event) => gateway?.exportProgress(username, event),
     onAlarm: (alarm) => gateway?.integrityAlarm(alarm),
   });
@@ -151,6 +158,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const media = config.mediaServer.enabled
     ? new MediaServer({
         rtmpPort: config.mediaServer.rtmpPort,
+        rtmpHost: config.mediaServer.rtmpHost,
+        pushHost: config.mediaServer.pushHost,
         httpPort: config.mediaServer.httpPort,
         fallbackToFreePort: demo,
         log: logFor('media-server'),
@@ -180,6 +189,17 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     : null;
   recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
   disk.on('level', (status) => gateway?.diskLevel(status));
+  // Body-camera file imports: staged chunks, then hashed, probed and stored write-once per case.
+  const imports = new ImportService(new ImportRepository(db), {
+    dataDir: config.dataDir,
+    ...config.imports,
+    caseExists: (caseId) => void cases.get(caseId),
+    deviceExists: (deviceId) => deviceRepository.get(deviceId) !== null,
+    itemExists: (item) => checklist.items.some((row) => row.item === item),
+    audit,
+    clock,
+    log: logFor('imports'),
+  });
   const app = createApp({
     log: logFor('http'),
     version: PACKAGE.version,
@@ -221,7 +241,11 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     },
     devices,
     evidence,
-    replay: new ReplayService({ dataDir: config.dataDir, sessions, segments, custody: new CustodyLog(db, clock), clock }),
+    replay: new ReplayService({ dataDir: config.dataDir, sessions, segments, custody: new CustodyLog(db, clock), clock, destroyed: retentionRepository }),
+    retention: new RetentionService({
+      dataDir: config.dataDir, retention: config.retention, db, repository: retentionRepository, cases, sessions, sessionRepository, segments, audit, clock, log: logFor('retention'),
+    }),
+    imports,
     onLogout: (token) => gateway?.endSession(token),
   });
 
@@ -257,6 +281,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     },
   );
   live.attach(gateway.io);
+  metrics.gauge('hr_live_viewers', 'Live views open now', () => live.viewerCount);
+  metrics.gauge('hr_live_sub_stream_pulls', 'Camera sub streams pulled for grid tiles now', () => live.subStreamPullCount);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -284,6 +310,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   cameraManager.sync();
   recording.start();
   evidence.start();
+  imports.start();
   await live.start();
   disk.start(config.recording.disk.checkIntervalS * 1000);
   if (media) {
@@ -315,6 +342,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
         await devices.close();
         await media?.stop();
         await evidence.close();
+        imports.close();
         await recording.close();
         gateway?.close();
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

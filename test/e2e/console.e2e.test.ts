@@ -39,7 +39,7 @@ interface SessionJson {
   marks: { id: string; item: number | null; note: string | null; voided: boolean; delayed: boolean; effectiveAt: string }[];
   records: { marks: MarkRecord[]; corrections: { markId: string; kind: string; reason: string }[] };
   interruptions: { id: number; cameraId: string | null; cause: string; endedAt: string | null; explanation: string | null }[];
-  manifest: { sha256: string } | null;
+  manifest: { sha256: string; keyFingerprint: string | null } | null;
 }
 
 let server: TestServer;
@@ -380,6 +380,8 @@ describe('clerk console', { timeout: 120_000 }, () => {
     const sha = sealed.manifest!.sha256;
     expect(await text(page, 'seal-fingerprint')).toBe(sha.slice(0, 16).toUpperCase().match(/.{4}/g)!.join(' '));
     expect(await text(page, 'seal-sha256')).toContain(sha);
+    // The key that signed the manifest, in full: what an offline verification anchors with --key.
+    expect(await text(page, 'seal-key-fingerprint')).toBe(sealed.manifest!.keyFingerprint!.match(/.{4}/g)!.join(' '));
     expect(await text(page, 'cert-case')).toBe(CASE_NUMBER);
     expect(await page.locator('[data-testid="seal-qr"] svg').count()).toBe(1);
     for (const id of CAMERAS) await page.getByTestId(`cert-camera-${id}`).waitFor();

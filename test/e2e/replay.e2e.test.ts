@@ -8,23 +8,19 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeTimeCode, timeCodeHeight } from '../../server/src/simulator/media/time-code.ts';
+import { hearingCamerasOnline, recordHearing } from '../helpers/hearing.ts';
 import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { pause } from '../helpers/wait.ts';
 import { launchBrowser, TEST_HOST, type TestBrowser } from './browser.ts';
 import { poll, READ_TIME_CODE } from './page-time-code.ts';
 
-const CAMERAS = ['h1-wide', 'h1-presiding', 'h1-party'];
 const CASE_NUMBER = '秦应急罚〔2026〕33号';
 const TWO_FRAMES_MS = 80;
 
 let server: TestServer;
-let clerk: ApiClient;
 let sessionId: string;
 let browser: TestBrowser | undefined;
-let clientIds = 0;
 const origin = () => `http://${TEST_HOST}:${server.port}`;
-const mark = (item: number) =>
-  clerk.post(`/api/sessions/${sessionId}/marks`, { item, clientId: `00000000-0000-4000-8000-${String(++clientIds).padStart(12, '0')}`, clientTime: new Date().toISOString() });
 
 /** Decodes the next frame the video presents, into window.__firstFrame (requestVideoFrameCallback). */
 const CATCH_NEXT_FRAME = `(testId) => {
@@ -65,37 +61,13 @@ beforeAll(async () => {
     if (!String(e).includes('EADDRINUSE')) throw e;
     return startTestServer({ simulator: true, demoOverrides: { recording: { preRollS: 2, segmentSeconds: 2 } } });
   });
-  clerk = new ApiClient(server.url);
+  const clerk = new ApiClient(server.url);
   await clerk.login('clerk');
   const admin = new ApiClient(server.url);
   await admin.login('admin');
-  await poll(
-    async () => {
-      const cameras = (await admin.get('/api/cameras')).json as { id: string; state: string }[];
-      return cameras.filter((c) => CAMERAS.includes(c.id)).every((c) => c.state === 'online') || null;
-    },
-    60_000,
-    'the hearing room cameras online',
-  );
+  await hearingCamerasOnline(admin);
   await pause(3000);
-  const created = await clerk.post('/api/sessions', {
-    caseNumber: CASE_NUMBER,
-    title: '听证（回放测试）',
-    procedure: 'penalty-hearing',
-    roomId: 'hearing-1',
-    participants: [{ name: '张主持', role: 'presiding' }],
-  });
-  expect(created.status).toBe(201);
-  sessionId = created.json.id;
-  expect((await clerk.post(`/api/sessions/${sessionId}/start`)).status).toBe(200);
-  await pause(2000);
-  expect((await mark(18)).status).toBe(201);
-  await pause(3000);
-  expect((await mark(19)).status).toBe(201);
-  await pause(3300);
-  expect((await mark(20)).status).toBe(201);
-  await pause(4500);
-  expect((await clerk.post(`/api/sessions/${sessionId}/stop`)).status).toBe(200);
+  sessionId = await recordHearing(clerk, { caseNumber: CASE_NUMBER, title: '听证（回放测试）', stages: [18, 19, 20], stageMs: [3000, 3300, 4500], seal: false });
   await pause(3000); // the last segments are adopted
 }, 120_000);
 

@@ -184,7 +184,7 @@ describe('a recorded hearing', () => {
   });
 
   it('shows the manifest fingerprint with the session', () => {
-    expect(session.manifest).toEqual({ file: expect.stringMatching(/manifest\.json$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), writtenAt: expect.any(String) });
+    expect(session.manifest).toEqual({ file: expect.stringMatching(/manifest\.json$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), writtenAt: expect.any(String), keyFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('sent each camera\'s audio level about once a second to the room', () => {

@@ -34,6 +34,10 @@ import type { EvidenceService } from '../evidence/evidence-service.ts';
 import { evidenceRoutes } from './evidence-routes.ts';
 import type { ReplayService } from '../replay/replay-service.ts';
 import { replayRoutes } from './replay-routes.ts';
+import type { ImportService } from '../imports/import-service.ts';
+import { importRoutes } from './import-routes.ts';
+import type { RetentionService } from '../retention/retention-service.ts';
+import { retentionRoutes } from './retention-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export interface AppDependencies {
@@ -68,6 +72,10 @@ export interface AppDependencies {
   evidence: EvidenceService;
   /** HLS replay of recorded sessions. */
   replay: ReplayService;
+  /** Body-camera file imports into cases. */
+  imports: ImportService;
+  /** Legal holds, retention candidates, the two-person destruction procedure. */
+  retention: RetentionService;
   onLogout: (sessionToken: string) => void;
 }
 
@@ -138,6 +146,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(deviceRoutes(deps.devices));
   api.use(evidenceRoutes(deps.evidence));
   api.use(replayRoutes(deps.replay));
+  api.use(importRoutes(deps.imports));
+  api.use(retentionRoutes(deps.retention));
   api.use((req) => {
     const route = `${req.method} ${req.baseUrl}${req.path}`;
     throw new ApiError(404, 'not_found', { en: `There is no API route ${route}.`, zh: `没有此接口：${route}。` });
@@ -161,7 +171,9 @@ export function createApp(deps: AppDependencies): express.Express {
 function requireJsonBody(req: Request, _res: Response, next: NextFunction) {
   const changes = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (changes && hasBody && !req.is('application/json')) {
+  // An import chunk is raw bytes: application/octet-stream also needs a CORS preflight cross-site.
+  const rawChunk = req.method === 'PUT' && req.is('application/octet-stream') !== false;
+  if (changes && hasBody && !req.is('application/json') && !rawChunk) {
     throw new ApiError(415, 'unsupported_media_type', {
       en: 'Send the request body as application/json.',
       zh: '请以 application/json 格式发送请求内容。',

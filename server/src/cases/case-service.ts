@@ -8,6 +8,7 @@ import { canReadSession } from '../sessions/session-access.ts';
 import type { SessionRepository } from '../sessions/session-repository.ts';
 import type { SessionState } from '../sessions/session.types.ts';
 import type { CaseRepository } from './case-repository.ts';
+import type { LegalHold } from '../retention/retention.types.ts';
 import { CASE_EVENT_ORDER, type CaseEvent, type CaseEventKind, type CaseRecord, type CaseSummary } from './case.types.ts';
 
 export interface CaseInput {
@@ -25,6 +26,8 @@ export interface CaseEventInput {
 export interface CaseView extends CaseRecord {
   events: CaseEvent[];
   sessions: { id: string; title: string; procedure: string; roomId: string | null; state: SessionState; startedAt: string | null; endedAt: string | null }[];
+  /** The active legal hold, null when none (docs/evidence.md). */
+  legalHold: LegalHold | null;
 }
 
 type Actor = AuditContext & { actor: string };
@@ -38,6 +41,7 @@ export class CaseService {
     private readonly sessions: SessionRepository,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly holds?: { activeHold(caseId: string): LegalHold | null },
   ) {}
 
   create(by: Actor, input: CaseInput): CaseRecord {
@@ -81,6 +85,7 @@ export class CaseService {
         .listByCase(id)
         .filter((s) => canReadSession(user, s))
         .map((s) => ({ id: s.id, title: s.title, procedure: s.procedure, roomId: s.roomId, state: s.state, startedAt: s.startedAt, endedAt: s.endedAt })),
+      legalHold: this.holds?.activeHold(id) ?? null,
     };
   }
 

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
+import { loadChecklist } from '../checklist/checklist.ts';
+import { retentionProblems } from '../retention/retention-policy.ts';
 
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('../../../config/default.yaml', import.meta.url));
 
@@ -146,6 +148,7 @@ function describe(value: unknown): string {
 }
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
+const WILDCARD = /^(0\.0\.0\.0|::)$/;
 
 /** Checks that need more than one field. Returns one line per problem. */
 export function validateConfig(config: Config, env: NodeJS.ProcessEnv): string[] {
@@ -212,6 +215,14 @@ export function validateConfig(config: Config, env: NodeJS.ProcessEnv): string[]
       if (!LOOPBACK.test(address)) problems.push(`live.candidateAddresses[${i}]: demo mode advertises loopback only (127.0.0.1), got "${address}"`);
     });
   }
+  const { rtmpHost, pushHost } = config.mediaServer;
+  if (config.mode === 'demo' && !LOOPBACK.test(rtmpHost)) {
+    problems.push(`mediaServer.rtmpHost: demo mode binds loopback only (127.0.0.1), got "${rtmpHost}"`);
+  }
+  if (pushHost === undefined && WILDCARD.test(rtmpHost)) {
+    problems.push(`mediaServer.pushHost: rtmpHost "${rtmpHost}" listens on every address; give the address devices push to, e.g. 192.168.1.10`);
+  }
+  problems.push(...retentionProblems(config.retention, loadChecklist().procedures.map((p) => p.id)));
   if (config.server.tls) {
     for (const key of ['cert', 'key'] as const) {
       try {

@@ -52,6 +52,14 @@ const room = z.strictObject({
     .default([]),
 });
 
+/** How long a procedure's recordings are kept: for ever, or a number of years or days after the session ended. */
+const retentionClass = z.union([
+  z.literal('permanent'),
+  z.strictObject({ years: z.number().int().min(0).max(200) }),
+  z.strictObject({ days: z.number().int().min(0).max(73_000) }),
+]);
+export type RetentionClass = z.infer<typeof retentionClass>;
+
 export const configSchema = z.strictObject({
   /** `demo` seeds demo users, allows literal secrets, shows a DEMO banner and binds loopback only. */
   mode: z.enum(['demo', 'production']).default('production'),
@@ -125,13 +133,21 @@ export const configSchema = z.strictObject({
     }),
   /**
    * The embedded node-media-server: RTMP ingest of portable devices and the FLV fallback of live
-   * view. Both listeners bind 127.0.0.1 only; FLV reaches browsers through the main port.
+   * view. RTMP binds `rtmpHost` (127.0.0.1 by default); HTTP-FLV binds 127.0.0.1 only and reaches
+   * browsers through the main port.
    */
   mediaServer: z
     .strictObject({
       enabled: z.boolean().default(true),
       /** RTMP port (portable devices push here, the FLV publishers too); 0 picks a free one. */
       rtmpPort: z.number().int().min(0).max(65535).default(1935),
+      /** Address the RTMP listener binds: a LAN address (or 0.0.0.0) so body cameras can push; loopback stays reachable for the server's own readers. */
+      rtmpHost: z.union([z.ipv4(), z.ipv6()], { message: 'expected an IP address such as 127.0.0.1 or 192.168.1.10' }).default('127.0.0.1'),
+      /** Host put in device push URLs (what a device dials); defaults to rtmpHost, required when that is a wildcard. */
+      pushHost: z
+        .string()
+        .regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/, 'expected a host name or IP address a device can reach, e.g. 192.168.1.10')
+        .optional(),
       /** node-media-server's HTTP-FLV port, internal (proxied by the main port); 0 picks a free one. */
       httpPort: z.number().int().min(0).max(65535).default(0),
       /** A camera's FLV publisher stops this long after its last viewer left. */
@@ -139,7 +155,7 @@ export const configSchema = z.strictObject({
       /** Validity of a signed FLV URL. */
       flvUrlTtlS: z.number().int().min(5).max(600).default(60),
     })
-    .default({ enabled: true, rtmpPort: 1935, httpPort: 0, flvIdleStopS: 10, flvUrlTtlS: 60 }),
+    .default({ enabled: true, rtmpPort: 1935, rtmpHost: '127.0.0.1', httpPort: 0, flvIdleStopS: 10, flvUrlTtlS: 60 }),
   /** ONVIF discovery: multicast on this interface address when the admin gives no addresses. */
   discovery: z.strictObject({ interface: z.ipv4().optional() }).default({}),
   /** Evidence: the integrity scrub re-hashes stored segments of sealed sessions this often (0: never). */
@@ -148,6 +164,24 @@ export const configSchema = z.strictObject({
       scrubIntervalS: z.number().int().min(0).max(30 * 86_400).default(86_400),
     })
     .default({ scrubIntervalS: 86_400 }),
+  /** Body-camera file imports: the largest file accepted, the chunk size, and how long an abandoned upload's staging is kept. */
+  imports: z
+    .strictObject({
+      maxBytes: z.number().int().min(1).default(16 * 1024 ** 3),
+      chunkBytes: z.number().int().min(4096).max(64 * 1024 ** 2).default(8 * 1024 ** 2),
+      stagingTtlS: z.number().int().min(60).max(30 * 86_400).default(86_400),
+    })
+    .default({ maxBytes: 16 * 1024 ** 3, chunkBytes: 8 * 1024 ** 2, stagingTtlS: 86_400 }),
+  /**
+   * Retention classes per procedure id (GET /api/procedures): `permanent`, `{ years: N }` or
+   * `{ days: N }`, counted from the session's end. Hearings are permanent whatever is written here.
+   */
+  retention: z
+    .strictObject({
+      default: retentionClass.default({ years: 30 }),
+      classes: z.record(z.string(), retentionClass).default({}),
+    })
+    .default({ default: { years: 30 }, classes: {} }),
   /** Live view over WebRTC (the werift worker). */
   live: z
     .strictObject({

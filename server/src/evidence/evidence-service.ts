@@ -18,6 +18,7 @@ import type { ExportProgressEvent, IntegrityAlarmEvent as IntegrityAlarm } from 
 import type { EvidenceRepository } from './evidence-repository.ts';
 import type { ExportJob, ExportRecord, PackageCopy, WorkerJob, WorkerMessage, WorkingCopyPlan } from './evidence.types.ts';
 import { packageReadme } from './package-readme.ts';
+import type { DestroyedEvidence } from '../retention/retention.types.ts';
 import type { SigningKey } from './signing-key.ts';
 import { EXPORT_INDEX, EXPORT_KEY, keyFingerprint, MANIFEST, MANIFEST_SIG, PUBLIC_KEY } from './verifier/verify.mjs';
 
@@ -62,6 +63,8 @@ export interface EvidenceServiceOptions {
   scrubIntervalS: number;
   onProgress?: (username: string, event: ExportProgressEvent) => void;
   onAlarm?: (alarm: IntegrityAlarm) => void;
+  /** Sessions whose media was destroyed past retention: no export, and the scrub reports their files as destroyed. */
+  destroyed?: DestroyedEvidence;
 }
 
 const EXPORT_NOT_FOUND = { en: 'export', zh: '导出任务' };
@@ -99,6 +102,7 @@ export class EvidenceService {
 
   requestExport(caller: Caller, sessionId: string, request: { items?: number[]; cameras?: string[] }): { id: string } {
     const session = this.o.sessions.view(caller, sessionId);
+    this.o.destroyed?.assertNotDestroyed(sessionId);
     if (session.state !== 'sealed') {
       throw new ApiError(409, 'session_not_sealed', {
         en: `Only a sealed session can be exported; this one is ${session.state}. Seal it first.`,
@@ -147,6 +151,7 @@ export class EvidenceService {
     if (record.state !== 'ready' || !record.file) {
       throw new ApiError(409, 'export_not_ready', { en: `The export is ${record.state}, not ready.`, zh: `导出任务状态为 ${record.state}，尚未完成。` });
     }
+    this.o.destroyed?.assertNotDestroyed(record.sessionId);
     const path = join(this.o.dataDir, record.file);
     if (!existsSync(path)) throw notFound(EXPORT_NOT_FOUND);
     this.o.audit.record({ actor: caller.user.username, ip: caller.ip }, 'evidence.export_downloaded', record.sessionId, { exportId: id, sha256: record.sha256 });
@@ -315,20 +320,26 @@ export class EvidenceService {
 
   private async runScrub(): Promise<IntegrityAlarm> {
     const files: { sessionId: string; path: string; sha256: string }[] = [];
+    // Destroyed by the approved procedure: reported as such, not re-hashed and never an alarm.
+    const destroyed: NonNullable<IntegrityAlarm['destroyed']> = [];
     for (const session of this.o.sessionRepository.list({ state: 'sealed' })) {
       const manifest = this.o.segments.manifest(session.id);
       if (manifest) files.push({ sessionId: session.id, path: join(this.o.dataDir, manifest.file), sha256: manifest.sha256 });
-      for (const s of this.o.segments.list(session.id)) files.push({ sessionId: session.id, path: join(this.o.dataDir, s.file), sha256: s.sha256 });
+      const gone = this.o.destroyed?.destroyedFiles(session.id);
+      for (const s of this.o.segments.list(session.id)) {
+        if (gone?.has(s.file)) destroyed.push({ sessionId: session.id, path: s.file, sha256: s.sha256 });
+        else files.push({ sessionId: session.id, path: join(this.o.dataDir, s.file), sha256: s.sha256 });
+      }
     }
     const at = this.o.clock.now().toISOString();
-    if (files.length === 0) return { at, checked: 0, findings: [] };
+    if (files.length === 0) return { at, checked: 0, findings: [], destroyed };
     const result = await this.runWorker({ kind: 'scrub', files }, () => undefined);
     if (result.type !== 'scrubbed') throw new Error(result.type === 'failed' ? result.error : 'unexpected worker answer');
     const findings = result.findings.map((f) => ({ ...f, path: f.path.startsWith(this.o.dataDir) ? f.path.slice(this.o.dataDir.length).replace(/^\/+/, '') : f.path }));
-    const alarm = { at, checked: result.checked, findings };
+    const alarm = { at, checked: result.checked, findings, destroyed };
     if (findings.length === 0) {
       this.o.log.info({ checked: result.checked }, 'integrity scrub: every stored file matches its hash');
-      this.o.audit.record({ actor: null }, 'evidence.scrub_passed', null, { checked: result.checked });
+      this.o.audit.record({ actor: null }, 'evidence.scrub_passed', null, { checked: result.checked, destroyed: destroyed.length });
       return alarm;
     }
     for (const f of findings) {

@@ -147,4 +147,6 @@ export interface IntegrityAlarmEvent {
   /** Files re-hashed. */
   checked: number;
   findings: { sessionId: string; path: string; problem: 'missing' | 'mismatch' | 'unreadable'; expected: string; actual: string | null }[];
+  /** Files removed by the approved destruction procedure (not checked, not an alarm); the hash they had. */
+  destroyed?: { sessionId: string; path: string; sha256: string }[];
 }

@@ -88,11 +88,14 @@ export class SegmentRepository {
     this.db.prepare('INSERT INTO session_manifests (session_id, file, sha256, written_at) VALUES (?, ?, ?, ?)').run(sessionId, file, sha256, at);
   }
 
-  manifest(sessionId: string): { file: string; sha256: string; writtenAt: string } | null {
+  /** The sealed manifest, with the fingerprint of the key that signed it (null: sealed before signing existed). */
+  manifest(sessionId: string): { file: string; sha256: string; writtenAt: string; keyFingerprint: string | null } | null {
     const row = this.db
-      .prepare<[string], { file: string; sha256: string; written_at: string }>('SELECT file, sha256, written_at FROM session_manifests WHERE session_id = ?')
+      .prepare<[string], { file: string; sha256: string; written_at: string; key_fingerprint: string | null }>(
+        'SELECT m.file, m.sha256, m.written_at, s.key_fingerprint FROM session_manifests m LEFT JOIN manifest_signatures s ON s.session_id = m.session_id WHERE m.session_id = ?',
+      )
       .get(sessionId);
-    return row ? { file: row.file, sha256: row.sha256, writtenAt: row.written_at } : null;
+    return row ? { file: row.file, sha256: row.sha256, writtenAt: row.written_at, keyFingerprint: row.key_fingerprint } : null;
   }
 
   recordClock(entry: SessionClockEntry): void {

@@ -5,6 +5,7 @@ import type { RecordedSegment, SegmentRepository } from '../recording/segment-re
 import type { Caller, SessionService } from '../sessions/session-service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ApiError, notFound } from '../shared/errors.ts';
+import type { DestroyedEvidence } from '../retention/retention.types.ts';
 import { buildPlaylist, type PlaylistSegment } from './playlist.ts';
 
 export interface ReplayDependencies {
@@ -13,6 +14,8 @@ export interface ReplayDependencies {
   segments: SegmentRepository;
   custody: CustodyLog;
   clock: Clock;
+  /** Sessions whose media was destroyed past retention: answered 409 `destroyed`, not as missing files. */
+  destroyed?: DestroyedEvidence;
 }
 
 /** A playlist fetched again by the same user within this time is the same replay (hls.js reloads an EVENT playlist). */
@@ -35,6 +38,7 @@ export class ReplayService {
   /** The playlist of one camera, whole or for one stage (`item`), logged to the custody log. */
   playlist(caller: Caller, sessionId: string, cameraId: string, item: number | undefined, segmentUri: (seq: number) => string): string {
     const view = this.deps.sessions.view(caller, sessionId); // 404 / 403 as for reading the session
+    this.deps.destroyed?.assertNotDestroyed(sessionId);
     const all = this.cameraSegments(sessionId, cameraId);
     let list = all;
     let startAtMs: number | undefined;
@@ -61,6 +65,7 @@ export class ReplayService {
   /** The file of one indexed segment: its absolute path (inside DATA_DIR) and size. */
   async segmentFile(caller: Caller, sessionId: string, cameraId: string, seq: number): Promise<{ path: string; size: number; sha256: string }> {
     this.deps.sessions.view(caller, sessionId);
+    this.deps.destroyed?.assertNotDestroyed(sessionId);
     const row = this.deps.segments.list(sessionId).find((s) => s.cameraId === cameraId && s.seq === seq);
     if (!row) throw notFound(SEGMENT);
     const root = resolve(this.deps.dataDir);

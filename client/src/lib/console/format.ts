@@ -14,6 +14,11 @@ export function shortFingerprint(sha256: string): string {
   return (sha256.slice(0, 16).toUpperCase().match(/.{1,4}/g) ?? []).join(' ');
 }
 
+/** A signing key's full fingerprint (64 hex digits) in groups of four, as the verifier prints it. */
+export function keyFingerprintText(hex: string): string {
+  return hex.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
 /** What the seal certificate's QR code carries: the session and the manifest's full hash. */
 export function sealQrText(sessionId: string, sha256: string): string {
   return `hr-seal:v1:${sessionId}:${sha256}`;

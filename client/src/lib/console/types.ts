@@ -25,6 +25,8 @@ export interface Manifest {
   file: string;
   sha256: string;
   writtenAt: string;
+  /** The key that signed the manifest at seal; null for a session sealed before signing existed. */
+  keyFingerprint: string | null;
 }
 
 /** GET /api/sessions/:id */

@@ -31,7 +31,9 @@ export function applyMigrations(db: Db, log: Logger): void {
   const applied = new Set(
     db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
   );
-  const newest = migrations.at(-1)?.version ?? 0;
+  // By number, not by place in the list: migrations added side by side may land out of order.
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const newest = ordered.at(-1)?.version ?? 0;
   const unknown = [...applied].filter((v) => v > newest);
   if (unknown.length > 0) {
     throw new Error(
@@ -40,7 +42,7 @@ export function applyMigrations(db: Db, log: Logger): void {
     );
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const migration of migrations) {
+  for (const migration of ordered) {
     if (applied.has(migration.version)) continue;
     db.transaction(() => {
       db.exec(migration.sql);

@@ -360,4 +360,119 @@ export const migrations: Migration[] = [
       CREATE INDEX evidence_exports_session ON evidence_exports(session_id);
     `,
   },
+  {
+    version: 9,
+    name: 'body-camera file imports: chunked uploads into a case, their stored files and time-zone confirmations',
+    sql: `
+      -- One upload of a body-camera file into a case. While 'uploading' its chunks wait in a staging
+      -- directory (never evidence); once 'stored' or 'refused' the row is closed and never rewritten.
+      CREATE TABLE imports (
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        item INTEGER NOT NULL,
+        -- The uploader's file name, shown only: the stored path is the server's own.
+        file_name TEXT NOT NULL,
+        note TEXT,
+        -- When the uploader says the recording started (UTC), to check the file's own time against.
+        recorded_at_claim TEXT,
+        bytes INTEGER NOT NULL,
+        chunk_bytes INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('uploading', 'stored', 'refused')),
+        refused_reason TEXT,
+        closed_at TEXT,
+        -- Once stored: relative to DATA_DIR, hashed on arrival, with ffprobe's facts (JSON).
+        file TEXT,
+        sha256 TEXT,
+        damaged INTEGER CHECK (damaged IN (0, 1)),
+        damage TEXT,
+        probe TEXT,
+        -- The file's creation_time tag as written (ISO, labelled UTC by the device) and the finding.
+        creation_time TEXT,
+        time_zone_suspect INTEGER CHECK (time_zone_suspect IN (0, 1)),
+        time_zone_reason TEXT
+      );
+      CREATE INDEX imports_case ON imports(case_id);
+      CREATE TRIGGER imports_closed_no_update BEFORE UPDATE ON imports WHEN OLD.state <> 'uploading'
+        BEGIN SELECT RAISE(ABORT, 'a stored or refused import is never rewritten'); END;
+      CREATE TRIGGER imports_no_delete BEFORE DELETE ON imports
+        BEGIN SELECT RAISE(ABORT, 'imports are never deleted'); END;
+      -- Legal staff's reading of a file's time: the latest row counts; the file is never rewritten.
+      CREATE TABLE import_time_zone_confirmations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        import_id TEXT NOT NULL REFERENCES imports(id),
+        interpretation TEXT NOT NULL CHECK (interpretation IN ('as-utc', 'local-as-utc')),
+        confirmed_by TEXT NOT NULL,
+        confirmed_at TEXT NOT NULL
+      );
+      CREATE INDEX import_time_zone_confirmations_import ON import_time_zone_confirmations(import_id);
+      CREATE TRIGGER import_time_zone_confirmations_no_update BEFORE UPDATE ON import_time_zone_confirmations
+        BEGIN SELECT RAISE(ABORT, 'time-zone confirmations are append-only'); END;
+      CREATE TRIGGER import_time_zone_confirmations_no_delete BEFORE DELETE ON import_time_zone_confirmations
+        BEGIN SELECT RAISE(ABORT, 'time-zone confirmations are append-only'); END;
+    `,
+  },
+  {
+    version: 10,
+    name: 'retention: legal holds per case, destruction requests and destruction records',
+    sql: `
+      -- A legal hold on a case: while one is active (released_at null) nothing of the case is destroyed.
+      CREATE TABLE legal_holds (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        reason TEXT NOT NULL,
+        placed_by TEXT NOT NULL,
+        placed_at TEXT NOT NULL,
+        released_by TEXT,
+        released_at TEXT,
+        release_reason TEXT
+      );
+      CREATE UNIQUE INDEX legal_holds_active ON legal_holds(case_id) WHERE released_at IS NULL;
+      -- A hold is placed once and released once; its history is never rewritten or removed.
+      CREATE TRIGGER legal_holds_release_once BEFORE UPDATE ON legal_holds
+        WHEN OLD.released_at IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.case_id IS NOT OLD.case_id
+          OR NEW.reason IS NOT OLD.reason OR NEW.placed_by IS NOT OLD.placed_by OR NEW.placed_at IS NOT OLD.placed_at
+        BEGIN SELECT RAISE(ABORT, 'legal holds are released once and never rewritten'); END;
+      CREATE TRIGGER legal_holds_no_delete BEFORE DELETE ON legal_holds
+        BEGIN SELECT RAISE(ABORT, 'legal holds are never deleted'); END;
+      -- One legal user's request to destroy a sealed session's media, decided once by a second person.
+      CREATE TABLE destruction_requests (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        decision_reason TEXT
+      );
+      CREATE UNIQUE INDEX destruction_requests_pending ON destruction_requests(session_id) WHERE state = 'pending';
+      CREATE TRIGGER destruction_requests_decide_once BEFORE UPDATE ON destruction_requests
+        WHEN OLD.state <> 'pending' OR NEW.id IS NOT OLD.id OR NEW.session_id IS NOT OLD.session_id
+          OR NEW.reason IS NOT OLD.reason OR NEW.requested_by IS NOT OLD.requested_by OR NEW.requested_at IS NOT OLD.requested_at
+        BEGIN SELECT RAISE(ABORT, 'destruction requests are decided once and never rewritten'); END;
+      CREATE TRIGGER destruction_requests_no_delete BEFORE DELETE ON destruction_requests
+        BEGIN SELECT RAISE(ABORT, 'destruction requests are never deleted'); END;
+      -- The destruction record (销毁记录): what was destroyed, by whose decision, with the hashes kept.
+      CREATE TABLE destruction_records (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+        request_id TEXT NOT NULL UNIQUE REFERENCES destruction_requests(id),
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        approved_by TEXT NOT NULL,
+        destroyed_at TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL,
+        -- JSON array of { file (relative to DATA_DIR), sha256, bytes }.
+        files_json TEXT NOT NULL
+      );
+      CREATE TRIGGER destruction_records_append_only_update BEFORE UPDATE ON destruction_records
+        BEGIN SELECT RAISE(ABORT, 'destruction records are append-only'); END;
+      CREATE TRIGGER destruction_records_append_only_delete BEFORE DELETE ON destruction_records
+        BEGIN SELECT RAISE(ABORT, 'destruction records are append-only'); END;
+    `,
+  },
 ];
