@@ -74,4 +74,28 @@ describe('CameraIngest capture time', () => {
     for (const e of rtcpErrors) expect(Math.abs(e)).toBeLessThanOrEqual(120);
     for (const e of arrivalErrors) expect(Math.abs(e)).toBeLessThanOrEqual(120);
   }, 60_000);
+
+  it('after a stall that outlasts a reconnect, the first segment of the camera\'s return is placed by its capture time, not by when ffmpeg connected', async () => {
+    const [rtcp, arrival] = ingests as [CameraIngest, CameraIngest];
+    const firstAfterGap = (ingest: CameraIngest) =>
+      new Promise<SpoolSegment>((resolve) => {
+        let resumed = false;
+        ingest.on('interruption', () => (resumed = true));
+        ingest.on('segment', (s) => resumed && resolve(s));
+      });
+    const reconnected = (ingest: CameraIngest) => new Promise<void>((resolve) => ingest.on('state', (state) => state === 'reconnecting' && resolve()));
+    const gotRtcp = firstAfterGap(rtcp);
+    const gotArrival = firstAfterGap(arrival);
+    const stalled = Promise.all([reconnected(rtcp), reconnected(arrival)]);
+    sim.cameras[0]!.faults.set({ stallMedia: true });
+    await stalled;
+    // Keep the camera away for 1.5 s more: ffmpeg connects again while no media flows.
+    await new Promise((r) => setTimeout(r, 1500)); // fault duration, not synchronisation
+    sim.cameras[0]!.faults.set({ stallMedia: false });
+    const [a, b] = await Promise.all([gotRtcp, gotArrival]);
+    const errors = await Promise.all([a, b].map(async (s) => Date.parse(s.startedAt) - (await firstFrameTimeCode(s.file))!));
+    console.log(`capture time error of the first segment after a stall, ms: rtcp ${errors[0]}; arrival ${errors[1]}`);
+    expect(a.timeSource).toBe('rtcp');
+    for (const e of errors) expect(Math.abs(e)).toBeLessThanOrEqual(120);
+  }, 60_000);
 });

@@ -13,8 +13,10 @@ import { Simulator } from '../../server/src/simulator/simulator.ts';
 // Subnet of this file: 127.0.0.60–62 (AAC cameras), 127.0.0.65 (G.711 camera).
 const run = promisify(execFile);
 const log = silentLogger();
-/** A 5 s outage, plus reconnecting (backoff ≤ 1 s while recording) and waiting for a keyframe (GOP 1 s). */
-const MAX_GAP_MS = 5000 + 2000 + 1000 + 500;
+/** Recording resumes within 2 s plus one GOP (1 s here) of the camera's return. */
+const MAX_RESUME_MS = 2000 + 1000;
+/** A 5 s outage, plus resuming, plus the last frames before it that ffmpeg's stop may lose. */
+const MAX_GAP_MS = 5000 + MAX_RESUME_MS + 500;
 const creds = { username: 'admin', password: 'Sim-Pass.1' };
 let work: string;
 let sim: Simulator;
@@ -177,9 +179,12 @@ describe('CameraIngest (loop-mode simulator, system ffmpeg)', () => {
     // Keep the stall for 5 s in all, measured from its start: wait on the camera's own clock via a segment-free timer.
     await new Promise<void>((r) => setTimeout(r, Math.max(0, 5000 - (Date.now() - t0)))); // fault duration, not synchronisation
     sim.cameras[0]!.faults.set({ stallMedia: false });
+    const backAt = Date.now();
     await until(a, () => a.interruptions.length > before.aInt, 20_000);
     const i = a.interruptions.at(-1)!;
     expect(i.cause).toBe('stalled');
+    // The first recorded frame after the gap: captured within 2 s + GOP of the camera's return.
+    expect(Date.parse(i.endedAt) - backAt).toBeLessThanOrEqual(MAX_RESUME_MS);
     const lengthMs = Date.parse(i.endedAt) - Date.parse(i.startedAt);
     expect(lengthMs).toBeGreaterThan(3500);
     expect(lengthMs).toBeLessThan(MAX_GAP_MS);
@@ -201,9 +206,11 @@ describe('CameraIngest (loop-mode simulator, system ffmpeg)', () => {
     expect(a.gaps.at(-1)!.cause).toBe('connection_lost');
     await new Promise<void>((r) => setTimeout(r, Math.max(0, 5000 - (Date.now() - t0)))); // fault duration
     sim.cameras[0]!.faults.set({ unresponsive: false });
+    const backAt = Date.now();
     await until(a, () => a.interruptions.length > before.ints, 20_000);
     const i = a.interruptions.at(-1)!;
     expect(i.cause).toBe('connection_lost');
+    expect(Date.parse(i.endedAt) - backAt).toBeLessThanOrEqual(MAX_RESUME_MS);
     const lengthMs = Date.parse(i.endedAt) - Date.parse(i.startedAt);
     expect(lengthMs).toBeGreaterThan(3500);
     expect(lengthMs).toBeLessThan(MAX_GAP_MS);

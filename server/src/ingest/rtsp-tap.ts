@@ -10,7 +10,8 @@ import type { Logger } from '../shared/logger.ts';
  *
  * Why a relay: ffmpeg does not tell which capture instant its pts stand for (`-write_prft pts` does
  * not carry RTCP time, ffmpeg 5.1). ffmpeg's RTP demuxer maps pts to the first sender report it
- * sees: pts = (NTP(packet) − NTP(first SR)) for every stream once each stream has had an SR. So the
+ * sees: pts = (NTP(packet) − NTP(first SR)) for every stream once each stream has had an SR, as
+ * long as the PLAY reply's RTP-Info carries no rtptime (which the relay removes). So the
  * relay holds the first media of a connection until it has a sender report for every stream, then
  * sends ffmpeg, before any media, one synthetic sender report per stream that all carry the SAME
  * NTP instant (the anchor: the capture time of the earliest held packet, each stream's RTP time
@@ -222,6 +223,19 @@ function primerFor(raw: Buffer, kind: TapTrack['kind']): Buffer {
   return b;
 }
 
+/**
+ * The PLAY reply's RTP-Info without its `rtptime`s. ffmpeg counts pts from the RTP-Info rtptime
+ * when it has one (base_timestamp), i.e. from the instant of PLAY, not from the first sender
+ * report: a connection whose media starts after PLAY (a camera back from a stall, a keyframe
+ * wait) would be stamped late by that wait. Without it ffmpeg counts from the first sender
+ * report, which the relay sends at the anchor, and from the first packet when RTCP is withheld.
+ */
+function withoutRtpInfoTimes(u: Extract<RtspUnit, { kind: 'message' }>): Buffer {
+  if (!/\r\nrtp-info:[^\r]*rtptime=/i.test(u.head)) return u.raw;
+  const head = u.head.replace(/(\r\nrtp-info:)([^\r]*)/i, (_all, name: string, value: string) => name + value.replace(/;\s*rtptime=\d+/gi, ''));
+  return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), u.body]);
+}
+
 /** Camera-clock ms of an RTP time by a sender report (RTP differences taken as signed 32 bit). */
 function rtpToMs(sr: SenderReport, rtp: number, clockRate: number): number {
   return sr.ntpMs + (((rtp - sr.rtp) | 0) / clockRate) * 1000;
@@ -385,7 +399,7 @@ class TapConnection {
         this.sdpText = u.body.toString('latin1');
         this.sdp = parseSdpMedia(this.sdpText);
       }
-      return this.forward(u.raw);
+      return this.forward(withoutRtpInfoTimes(u));
     }
     const track = this.tracks.find((t) => t.rtpChannel === u.channel || t.rtpChannel + 1 === u.channel);
     const isRtcp = track ? track.rtpChannel + 1 === u.channel : u.channel % 2 === 1;
@@ -415,12 +429,11 @@ class TapConnection {
       if (track.kind === 'video' && this.mode === 'rtcp' && track.sr && u.payload[1]! & 0x80) this.sampleLatency(at, rtpToMs(track.sr, rtp, track.clockRate));
     }
     if (this.mode === 'setup') {
-      if (this.o.senderReportWaitMs <= 0) {
-        this.forwardRtp(u.raw);
-        return this.release('arrival');
+      if (this.o.senderReportWaitMs <= 0) this.release('arrival');
+      else {
+        this.mode = 'holding';
+        this.holdTimer = setTimeout(() => this.release('arrival'), this.o.senderReportWaitMs);
       }
-      this.mode = 'holding';
-      this.holdTimer = setTimeout(() => this.release('arrival'), this.o.senderReportWaitMs);
     }
     if (this.mode === 'holding') {
       this.held.push(u.raw);
@@ -429,7 +442,16 @@ class TapConnection {
       else if (this.heldBytes > MAX_HELD_BYTES) this.release('arrival');
       return;
     }
+    if (this.mode === 'arrival' && this.beforeFirstVideo(track)) return;
     this.forwardRtp(u.raw);
+  }
+
+  /**
+   * By arrival, ffmpeg counts each stream from its own first packet (no RTCP, no RTP-Info time):
+   * audio is only passed on from the first video packet, so both streams start at one instant.
+   */
+  private beforeFirstVideo(track: TrackState | undefined): boolean {
+    return track?.kind === 'audio' && this.firstVideoArrival === null && this.tracks.some((t) => t.kind === 'video');
   }
 
   private forward(raw: Buffer): void {
@@ -491,10 +513,15 @@ class TapConnection {
       this.mode = 'arrival';
       // Held RTCP is dropped: ffmpeg must stay on plain RTP time.
       this.down.cork();
+      let videoSeen = !this.tracks.some((t) => t.kind === 'video');
       for (const raw of held) {
         const ch = raw[1]!;
         const rtcp = this.tracks.some((t) => t.rtpChannel + 1 === ch) || (!this.tracks.some((t) => t.rtpChannel === ch) && ch % 2 === 1);
-        if (!rtcp) this.forwardRtp(raw);
+        if (rtcp) continue;
+        const kind = this.tracks.find((t) => t.rtpChannel === ch)?.kind;
+        videoSeen ||= kind === 'video';
+        if (kind === 'audio' && !videoSeen) continue;
+        this.forwardRtp(raw);
       }
       this.down.uncork();
       // ffmpeg gives the first video packet pts 0; without video yet the anchor waits for it.
