@@ -21,6 +21,7 @@ import {
 } from 'werift';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { cameraAudio, LiveAudioTranscoder, OPUS_PAYLOAD_TYPE } from './live-audio.ts';
+import { DirectRtpSender } from './rtp-sender-direct.ts';
 import {
   RTP_HEADER_BYTES,
   RTP_MAGIC,
@@ -129,6 +130,8 @@ class Viewer {
   private audioSeq = Math.floor(Math.random() * 0x10000);
   private timer: NodeJS.Timeout | null = null;
   private readonly videoTransceiver: RTCRtpTransceiver;
+  private readonly videoOut: DirectRtpSender;
+  private readonly audioOut: DirectRtpSender;
   /** The negotiated id of the playout-delay extension, or null when the browser declined it. */
   private playoutDelayId: number | null = null;
 
@@ -169,7 +172,8 @@ class Viewer {
       headerExtensions: { video: [new RTCRtpHeaderExtensionParameters({ id: PLAYOUT_DELAY_EXTENSION_ID, uri: PLAYOUT_DELAY_URI })], audio: [] },
     });
     this.videoTransceiver = this.pc.addTransceiver(this.track, { direction: 'sendonly' });
-    this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    this.videoOut = new DirectRtpSender(this.videoTransceiver.sender);
+    this.audioOut = new DirectRtpSender(this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' }).sender);
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.connected) {
         // Only when the browser's answer accepted it.
@@ -226,20 +230,12 @@ class Viewer {
     this.write(new RtpPacket(new RtpHeader({ marker, timestamp, payloadType: H264_PAYLOAD_TYPE, extensions }), source.payload));
   }
 
-  /** One Opus packet of the camera's audio. */
-  forwardAudio(raw: Buffer): void {
+  /** One Opus packet of the camera's audio, parsed once for all viewers. */
+  forwardAudio(source: RtpPacket): void {
     if (!this.connected || this.closed) return;
-    let packet: RtpPacket;
-    try {
-      packet = RtpPacket.deSerialize(raw);
-    } catch {
-      return;
-    }
-    packet.header.extension = false;
-    packet.header.extensions = [];
-    packet.header.sequenceNumber = this.audioSeq;
+    const header = new RtpHeader({ marker: source.header.marker, timestamp: source.header.timestamp, payloadType: OPUS_PAYLOAD_TYPE, sequenceNumber: this.audioSeq });
     this.audioSeq = (this.audioSeq + 1) & 0xffff;
-    this.audioTrack.writeRtp(packet);
+    this.audioOut.send(new RtpPacket(header, source.payload));
   }
 
   /** The camera reconnected (a new SDP): start again at its next keyframe. */
@@ -250,7 +246,7 @@ class Viewer {
   private write(packet: RtpPacket): void {
     packet.header.sequenceNumber = this.seq;
     this.seq = (this.seq + 1) & 0xffff;
-    this.track.writeRtp(packet);
+    this.videoOut.send(packet);
   }
 
   close(): void {
@@ -439,7 +435,13 @@ class Worker {
     }
     const transcoder = new LiveAudioTranscoder(audio, this.log.child({ camera: feed.cameraId }));
     feed.audio = transcoder;
-    transcoder.on('opus', (packet) => {
+    transcoder.on('opus', (raw) => {
+      let packet: RtpPacket;
+      try {
+        packet = RtpPacket.deSerialize(raw);
+      } catch {
+        return;
+      }
       for (const viewer of feed.viewers) viewer.forwardAudio(packet);
     });
     transcoder.on('died', (err) => {
