@@ -104,6 +104,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const sessionRepository = new SessionRepository(db);
   // Legal holds and destruction records: read by cases (hold state), replay, export and the scrub.
   const retentionRepository = new RetentionRepository(db);
+  const importRepository = new ImportRepository(db);
   const cases = new CaseService(db, new CaseRepository(db), sessionRepository, audit, clock, retentionRepository);
   const sessions = new SessionService(db, sessionRepository, cases, rooms, checklist, audit, clock, logFor('sessions'), {
     state: (session, change, currentStage) =>
@@ -149,6 +150,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     log: logFor('evidence'),
     scrubIntervalS: config.evidence.scrubIntervalS,
     destroyed: retentionRepository,
+    imports: importRepository,
     onProgress: (username, event) => gateway?.exportProgress(username, event),
     onAlarm: (alarm) => gateway?.integrityAlarm(alarm),
   });
@@ -190,7 +192,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
   disk.on('level', (status) => gateway?.diskLevel(status));
   // Body-camera file imports: staged chunks, then hashed, probed and stored write-once per case.
-  const imports = new ImportService(new ImportRepository(db), {
+  const imports = new ImportService(importRepository, {
     dataDir: config.dataDir,
     ...config.imports,
     caseExists: (caseId) => void cases.get(caseId),

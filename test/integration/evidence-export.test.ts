@@ -28,6 +28,8 @@ let work: string;
 let zipFile: string;
 let pkg: string;
 let lastExportId: string;
+/** A body-camera file imported into the hearing's case before the export. */
+let bodyCamera: { id: string; sha256: string; data: Buffer };
 const progress: { exportId: string; state: string; progress: number }[] = [];
 const alarms: { admin: any[]; supervisor: any[] } = { admin: [], supervisor: [] };
 const sockets: Socket[] = [];
@@ -98,6 +100,23 @@ async function recordSession(title: string, stages: number[], stageMs: number): 
   return id;
 }
 
+/** Registers a body camera and uploads a short MP4 from it into the case (one chunk). */
+async function importBodyCamera(caseId: string): Promise<typeof bodyCamera> {
+  const file = join(work, 'DSC_0001.MP4');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-movflags', '+faststart', file]);
+  const data = readFileSync(file);
+  const device = await admin.post('/api/devices', { name: '执法记录仪 03', officer: '李调查', badgeNumber: '13000001' });
+  expect(device.status, device.text).toBe(201);
+  const created = await legal.post(`/api/cases/${caseId}/imports`, { fileName: 'DSC_0001.MP4', bytes: data.length, deviceId: device.json.id, item: 11 });
+  expect(created.status, created.text).toBe(201);
+  const id = created.json.id as string;
+  const put = await fetch(`${server.url}/api/imports/${id}/chunks/0`, { method: 'PUT', headers: { cookie: legal.sessionCookie!, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
+  expect(put.status).toBe(200);
+  const done = await legal.post(`/api/imports/${id}/complete`);
+  expect(done.status, done.text).toBe(200);
+  return { id, sha256: createHash('sha256').update(data).digest('hex'), data };
+}
+
 async function exportAndWait(id: string, body: object): Promise<string> {
   const requested = await legal.post(`/api/sessions/${id}/exports`, body);
   expect(requested.status, requested.text).toBe(202);
@@ -142,6 +161,7 @@ beforeAll(async () => {
   sessionId = await recordSession('听证（导出测试）', [18, 19, 20], 4000);
   otherSessionId = await recordSession('另一次听证', [18], 3000);
   session = (await clerk.get(`/api/sessions/${sessionId}`)).json;
+  bodyCamera = await importBodyCamera(session.caseId);
   fingerprint = (await admin.get('/api/evidence/key')).json.fingerprint;
   const exportId = await exportAndWait(sessionId, {});
   lastExportId = exportId;
@@ -213,6 +233,15 @@ describe('export', () => {
     expect(readme).toContain('校验');
     expect(readFileSync(join(pkg, 'verify.mjs'), 'utf8')).not.toMatch(/from '(?!node:)/);
     expect(JSON.parse(readFileSync(join(pkg, 'compliance.json'), 'utf8')).findings.length).toBeGreaterThan(0);
+  });
+
+  it('holds the case\'s body-camera files bit for bit, with their arrival hashes, device, item and time findings', () => {
+    const file = `imports/${bodyCamera.id}.mp4`;
+    expect(readFileSync(join(pkg, file)).equals(bodyCamera.data)).toBe(true);
+    expect(JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')).imports).toEqual([{ id: bodyCamera.id, file, sha256: bodyCamera.sha256 }]);
+    const [described] = JSON.parse(readFileSync(join(pkg, 'imports.json'), 'utf8'));
+    expect(described).toMatchObject({ id: bodyCamera.id, file, sha256: bodyCamera.sha256, fileName: 'DSC_0001.MP4', item: 11, damaged: false, uploadedBy: 'legal' });
+    expect(readFileSync(join(pkg, 'SHA256SUMS'), 'utf8')).toContain(`${bodyCamera.sha256}  ${file}`);
   });
 
   it('carries the custody log with this export in it, and audits the export', async () => {
@@ -342,6 +371,14 @@ describe('verification', () => {
   ]);
   tampered('one flipped byte in the manifest', (d) => flipByte(join(d, 'manifest.json'), 200), [/FAIL: manifest\.json: the signature in manifest\.sig does not verify/, /FAIL: changed: manifest\.json/]);
   tampered('one flipped byte in a working copy', (d) => flipByte(join(d, 'working/h1-presiding/stage-19.mp4')), [/FAIL: changed: working\/h1-presiding\/stage-19\.mp4/]);
+  tampered('one flipped byte in a body-camera file', (d) => flipByte(join(d, `imports/${bodyCamera.id}.mp4`)), [/FAIL: changed: imports\/imp-[0-9a-f]+\.mp4/]);
+  tampered('a body-camera file swapped with its entries in the lists re-hashed but not re-signed', (d) => {
+    const file = `imports/${bodyCamera.id}.mp4`;
+    flipByte(join(d, file));
+    const fresh = createHash('sha256').update(readFileSync(join(d, file))).digest('hex');
+    const sums = join(d, 'SHA256SUMS');
+    writeFileSync(sums, readFileSync(sums, 'utf8').replace(`${bodyCamera.sha256}  ${file}`, `${fresh}  ${file}`));
+  }, [/FAIL: SHA256SUMS: the signature in SHA256SUMS\.sig does not verify/, new RegExp(`FAIL: imports/${'imp-[0-9a-f]+'}\\.mp4: listed with SHA-256 [0-9a-f]+, but body-camera file imp-[0-9a-f]+ was hashed [0-9a-f]+ on arrival`)]);
   tampered('a deleted segment', (d) => unlinkSync(join(d, 'original/h1-party/000003.ts')), [/FAIL: missing: original\/h1-party\/000003\.ts/]);
   tampered('two reordered segments', (d) => {
     const [a, b] = ['000002.ts', '000003.ts'].map((f) => join(d, 'original/h1-wide', f));
@@ -424,25 +461,31 @@ describe('verification', () => {
 });
 
 describe('integrity scrub', () => {
-  it('finds a flipped byte in a stored segment on its schedule and on demand, alarms admins and supervisors, repairs nothing', async () => {
+  it('finds a flipped byte in a stored segment and in a stored body-camera file on its schedule and on demand, alarms admins and supervisors, repairs nothing', async () => {
     const db = new Database(join(server.dataDir, 'hearing-recorder.db'), { readonly: true });
     const row = db.prepare("SELECT file, sha256 FROM segments WHERE session_id = ? AND camera_id = 'h1-party' AND seq = 2").get(sessionId) as { file: string; sha256: string };
+    const imported = db.prepare('SELECT file, sha256 FROM imports WHERE id = ?').get(bodyCamera.id) as { file: string; sha256: string };
     db.close();
     const stored = join(server.dataDir, row.file);
     flipByte(stored); // root ignores the 0444 mode: bit rot or tampering outside the server
+    flipByte(join(server.dataDir, imported.file));
     const damaged = readFileSync(stored);
-    for (let i = 0; i < 60 && (alarms.admin.length === 0 || alarms.supervisor.length === 0); i++) await pause(250);
-    for (const list of [alarms.admin, alarms.supervisor]) {
-      expect(list.at(-1).findings).toEqual([expect.objectContaining({ sessionId, path: row.file, problem: 'mismatch', expected: row.sha256 })]);
-    }
+    const both = (list: any[]) => list.at(-1)?.findings.length === 2;
+    for (let i = 0; i < 60 && !(both(alarms.admin) && both(alarms.supervisor)); i++) await pause(250); // the scrub runs every 4 s
+    const expected = [
+      expect.objectContaining({ sessionId, path: row.file, problem: 'mismatch', expected: row.sha256 }),
+      expect.objectContaining({ sessionId: null, importId: bodyCamera.id, path: imported.file, problem: 'mismatch', expected: imported.sha256 }),
+    ];
+    for (const list of [alarms.admin, alarms.supervisor]) expect(list.at(-1).findings).toEqual(expected);
     const now = (await admin.post('/api/evidence/scrub')).json;
-    expect(now.findings).toEqual([expect.objectContaining({ path: row.file, problem: 'mismatch' })]);
+    expect(now.findings).toEqual(expected);
     expect(now.checked).toBeGreaterThan(10);
     expect(readFileSync(stored).equals(damaged)).toBe(true);
     const auditor = new ApiClient(server.url);
     await auditor.login('auditor');
     const entries = (await auditor.get('/api/audit?limit=500')).json.entries as { action: string; target: string }[];
     expect(entries.some((e) => e.action === 'evidence.integrity_alarm' && e.target === sessionId)).toBe(true);
+    expect(entries.some((e) => e.action === 'evidence.integrity_alarm' && e.target === bodyCamera.id)).toBe(true);
     // The offline verifier of the server's own data names it too.
     const { code, out } = await cli('--session', sessionId, '--key', fingerprint);
     expect(code, out).toBe(1);

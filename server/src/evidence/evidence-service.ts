@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
@@ -16,9 +16,10 @@ import { childRegistry } from '../shared/ffmpeg/child-registry.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ExportProgressEvent, IntegrityAlarmEvent as IntegrityAlarm } from '../realtime/events.ts';
 import type { EvidenceRepository } from './evidence-repository.ts';
-import type { ExportJob, ExportRecord, PackageCopy, WorkerJob, WorkerMessage, WorkingCopyPlan } from './evidence.types.ts';
+import type { ExportJob, ExportRecord, PackageCopy, ScrubJob, WorkerJob, WorkerMessage, WorkingCopyPlan } from './evidence.types.ts';
 import { packageReadme } from './package-readme.ts';
 import type { DestroyedEvidence } from '../retention/retention.types.ts';
+import type { ImportRepository } from '../imports/import-repository.ts';
 import type { SigningKey } from './signing-key.ts';
 import { EXPORT_INDEX, EXPORT_KEY, keyFingerprint, MANIFEST, MANIFEST_SIG, PUBLIC_KEY } from './verifier/verify.mjs';
 
@@ -65,6 +66,8 @@ export interface EvidenceServiceOptions {
   onAlarm?: (alarm: IntegrityAlarm) => void;
   /** Sessions whose media was destroyed past retention: no export, and the scrub reports their files as destroyed. */
   destroyed?: DestroyedEvidence;
+  /** Body-camera files stored into cases: exported with each session of their case, re-hashed by the scrub. */
+  imports?: Pick<ImportRepository, 'storedOfCase' | 'allStored' | 'latestConfirmation'>;
 }
 
 const EXPORT_NOT_FOUND = { en: 'export', zh: '导出任务' };
@@ -260,6 +263,20 @@ export class EvidenceService {
       }
     }
     const view = this.o.sessions.view(caller, sessionId);
+    // The case's body-camera files, bit for bit, as hashed on arrival.
+    const imported = (this.o.imports?.storedOfCase(view.caseId) ?? []).map((r) => {
+      const ext = extname(r.file!).toLowerCase();
+      if (!SAFE_NAME.test(`${r.id}${ext}`)) throw new Error(`import ${JSON.stringify(r.id)} cannot be a file name in the package`);
+      const file = `imports/${r.id}${ext}`;
+      copies.push({ name: file, source: join(this.o.dataDir, r.file!), sha256: r.sha256! });
+      const confirmation = this.o.imports!.latestConfirmation(r.id);
+      return {
+        id: r.id, file, sha256: r.sha256!, bytes: r.bytes, fileName: r.fileName, deviceId: r.deviceId, item: r.item, note: r.note,
+        uploadedBy: r.createdBy, uploadedAt: r.createdAt, storedAt: r.closedAt, damaged: r.damaged, damage: r.damage,
+        creationTime: r.creationTime, recordedAtClaim: r.recordedAtClaim, timeZoneSuspect: r.timeZoneSuspect, timeZoneReason: r.timeZoneReason,
+        timeZoneConfirmation: confirmation, probe: r.probe,
+      };
+    });
     const findings = this.o.compliance.check(caller, sessionId);
     const custody = this.o.custody.forSession(sessionId);
     const index = {
@@ -276,6 +293,7 @@ export class EvidenceService {
       stages,
       originals,
       workingCopies: workingIndex,
+      imports: imported.map(({ id, file, sha256 }) => ({ id, file, sha256 })),
       workingCopyMethod: 'ffmpeg stream copy with an MP4 edit list (segments joined into an indexed MP4, then cut with -ss before that input): no re-encoding; the packets from the keyframe before the mark are kept and flagged to be discarded, so playback starts on the mark',
     };
     const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -290,6 +308,7 @@ export class EvidenceService {
       },
       { name: 'compliance.json', content: json({ findings: findings.map((f) => ({ item: f.item, rule: f.rule, severity: f.severity, message: f.message })) }) },
       { name: 'custody.json', content: json(custody) },
+      { name: 'imports.json', content: json(imported) },
     ];
     // Rotated since the seal: the package is signed by today's key, which goes in beside the sealing key.
     if (keyFingerprint(readFileSync(join(sessionDirectory, PUBLIC_KEY), 'utf8')) !== this.o.key.fingerprint) {
@@ -319,7 +338,7 @@ export class EvidenceService {
   }
 
   private async runScrub(): Promise<IntegrityAlarm> {
-    const files: { sessionId: string; path: string; sha256: string }[] = [];
+    const files: ScrubJob['files'] = [];
     // Destroyed by the approved procedure: reported as such, not re-hashed and never an alarm.
     const destroyed: NonNullable<IntegrityAlarm['destroyed']> = [];
     for (const session of this.o.sessionRepository.list({ state: 'sealed' })) {
@@ -331,6 +350,7 @@ export class EvidenceService {
         else files.push({ sessionId: session.id, path: join(this.o.dataDir, s.file), sha256: s.sha256 });
       }
     }
+    for (const r of this.o.imports?.allStored() ?? []) files.push({ sessionId: null, importId: r.id, path: join(this.o.dataDir, r.file!), sha256: r.sha256! });
     const at = this.o.clock.now().toISOString();
     if (files.length === 0) return { at, checked: 0, findings: [], destroyed };
     const result = await this.runWorker({ kind: 'scrub', files }, () => undefined);
@@ -343,7 +363,7 @@ export class EvidenceService {
       return alarm;
     }
     for (const f of findings) {
-      this.o.audit.record({ actor: null }, 'evidence.integrity_alarm', f.sessionId, { file: f.path, problem: f.problem, expected: f.expected, actual: f.actual });
+      this.o.audit.record({ actor: null }, 'evidence.integrity_alarm', f.sessionId ?? f.importId ?? null, { file: f.path, problem: f.problem, expected: f.expected, actual: f.actual });
     }
     this.o.log.error({ checked: result.checked, findings }, 'integrity scrub: stored evidence no longer matches its hashes (kept as it is, not repaired)');
     try {

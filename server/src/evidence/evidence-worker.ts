@@ -143,12 +143,13 @@ async function mediaDuration(file: string): Promise<number> {
 export async function scrub(job: ScrubJob, progress: (fraction: number) => void): Promise<{ checked: number; findings: ScrubFinding[] }> {
   const findings: ScrubFinding[] = [];
   for (const [i, file] of job.files.entries()) {
+    const { sha256: expected, ...owner } = file;
     try {
       const { sha256 } = await hashFile(file.path);
-      if (sha256 !== file.sha256) findings.push({ sessionId: file.sessionId, path: file.path, problem: 'mismatch', expected: file.sha256, actual: sha256 });
+      if (sha256 !== expected) findings.push({ ...owner, problem: 'mismatch', expected, actual: sha256 });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      findings.push({ sessionId: file.sessionId, path: file.path, problem: code === 'ENOENT' ? 'missing' : 'unreadable', expected: file.sha256, actual: null });
+      findings.push({ ...owner, problem: code === 'ENOENT' ? 'missing' : 'unreadable', expected, actual: null });
     }
     if (i % 50 === 49) progress((i + 1) / job.files.length);
   }

@@ -61,7 +61,7 @@ export interface ExportJob {
 /** A re-hash of stored evidence: each file against the hash recorded when it was written. */
 export interface ScrubJob {
   kind: 'scrub';
-  files: { sessionId: string; path: string; sha256: string }[];
+  files: { sessionId: string | null; importId?: string; path: string; sha256: string }[];
 }
 
 export type ScrubFinding = IntegrityAlarmEvent['findings'][number];

@@ -119,6 +119,11 @@ export class ImportRepository {
     return this.db.prepare<[string], ImportRow>("SELECT * FROM imports WHERE case_id = ? AND state = 'stored' ORDER BY created_at, id").all(caseId).map(toRecord);
   }
 
+  /** Every stored body-camera file (the integrity scrub). */
+  allStored(): ImportRecord[] {
+    return this.db.prepare<[], ImportRow>("SELECT * FROM imports WHERE state = 'stored' ORDER BY created_at, id").all().map(toRecord);
+  }
+
   uploading(): ImportRecord[] {
     return this.db.prepare<[], ImportRow>("SELECT * FROM imports WHERE state = 'uploading'").all().map(toRecord);
   }

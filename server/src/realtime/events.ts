@@ -146,7 +146,15 @@ export interface IntegrityAlarmEvent {
   at: string;
   /** Files re-hashed. */
   checked: number;
-  findings: { sessionId: string; path: string; problem: 'missing' | 'mismatch' | 'unreadable'; expected: string; actual: string | null }[];
+  findings: {
+    /** The sealed session the file belongs to; null for a body-camera file (then importId names it). */
+    sessionId: string | null;
+    importId?: string;
+    path: string;
+    problem: 'missing' | 'mismatch' | 'unreadable';
+    expected: string;
+    actual: string | null;
+  }[];
   /** Files removed by the approved destruction procedure (not checked, not an alarm); the hash they had. */
   destroyed?: { sessionId: string; path: string; sha256: string }[];
 }

@@ -283,6 +283,12 @@ export async function verifyDirectory(dir, options = {}) {
     if (other) fail(`reordered: ${w.path} holds segment ${other.seq} of camera ${other.cameraId}, not segment ${w.seq} of ${w.cameraId}`);
     else fail(`segment ${w.seq} of camera ${w.cameraId} (${w.path}) does not match the manifest's hash: not this session's recording`);
   }
+  // Body-camera files of the case: each listed with the hash it was given on arrival.
+  for (const imported of isPackage ? (index?.imports ?? []) : []) {
+    const listed = expectedFiles.get(imported.file);
+    if (listed === undefined) fail(`missing: ${imported.file} (body-camera file ${imported.id}, named in ${EXPORT_INDEX})`);
+    else if (listed !== imported.sha256) fail(`${imported.file}: listed with SHA-256 ${listed}, but body-camera file ${imported.id} was hashed ${imported.sha256} on arrival`);
+  }
   // The chain over the files as they are: each file's hash is what its successor links to.
   for (const camera of cameras) {
     const mine = wanted.filter((w) => w.cameraId === camera.cameraId);
