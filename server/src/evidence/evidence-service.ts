@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setPriority } from 'node:os';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ComplianceService } from '../compliance/compliance-service.ts';
 import type { CustodyLog } from '../custody/custody-log.ts';
@@ -71,6 +72,8 @@ export interface EvidenceServiceOptions {
 }
 
 const EXPORT_NOT_FOUND = { en: 'export', zh: '导出任务' };
+/** Exports and scrubs (and their ffmpeg children) yield the CPU to recording. */
+const WORKER_NICENESS = 10;
 
 /**
  * Evidence: the signing key, export packages (built by a worker process, one at a time, progress to
@@ -393,7 +396,14 @@ export class EvidenceService {
         stderr.splice(0, Math.max(0, stderr.length - 20));
       });
       child.once('spawn', () => {
-        if (child.pid) childRegistry()?.add(child.pid);
+        if (!child.pid) return;
+        childRegistry()?.add(child.pid);
+        try {
+          // An export reads every byte of the evidence on both cores; recording comes first.
+          setPriority(child.pid, WORKER_NICENESS);
+        } catch (err) {
+          this.o.log.debug({ err }, 'could not lower the evidence worker priority');
+        }
       });
       child.on('message', (message: WorkerMessage) => {
         if (message.type === 'ready') child.send(job);

@@ -17,7 +17,7 @@
 
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -53,9 +53,20 @@ export function signatureValid(publicKeyPem, data, signature) {
   }
 }
 
+/**
+ * Read in 1 MiB blocks, synchronously: a verifier has nothing else to do meanwhile, and this hashes
+ * about twice as fast as a read stream's 64 KiB chunks (bench:replay).
+ */
+const HASH_BLOCK = Buffer.allocUnsafe(1 << 20);
 async function sha256File(path) {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  const fd = openSync(path, 'r');
+  try {
+    let n;
+    while ((n = readSync(fd, HASH_BLOCK, 0, HASH_BLOCK.length, null)) > 0) hash.update(HASH_BLOCK.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
   return hash.digest('hex');
 }
 

@@ -231,13 +231,21 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
 
 /** Runs ffmpeg/ffprobe to completion and collects stdout; rejects with FfmpegExitError on failure. */
 export async function runFfmpeg(
-  options: Omit<FfmpegProcessOptions, 'stdout'> & { timeoutMs?: number },
+  options: Omit<FfmpegProcessOptions, 'stdout' | 'stdin'> & { timeoutMs?: number; /** Piped to ffmpeg's stdin (`-i pipe:0`). */ input?: Readable },
 ): Promise<{ stdout: Buffer; stderr: string[] }> {
-  const proc = new FfmpegProcess({ ...options, stdout: 'pipe' });
+  const proc = new FfmpegProcess({ ...options, stdout: 'pipe', stdin: options.input ? 'pipe' : 'ignore' });
   const chunks: Buffer[] = [];
   let startError: Error | null = null;
   proc.once('startFailed', (err) => (startError = err));
   proc.start();
+  if (options.input && proc.stdin) {
+    // A read error ends ffmpeg's input early: it then fails on a truncated stream, and says so.
+    options.input.on('error', (err) => {
+      options.log.warn({ err }, 'ffmpeg input stream failed');
+      proc.stdin?.destroy();
+    });
+    options.input.pipe(proc.stdin);
+  }
   proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
   const timer = options.timeoutMs ? setTimeout(() => void proc.close(), options.timeoutMs) : null;
   const info = await proc.done();
