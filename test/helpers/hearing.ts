@@ -21,20 +21,20 @@ export async function hearingCamerasOnline(admin: ApiClient, timeoutMs = 60_000)
 let clientIds = 0;
 
 /**
- * Records a penalty hearing in `hearing-1`: start, each stage mark followed by `stageMs` (one for
+ * Records a penalty hearing in `hearing-1` (or another procedure in another room): start, each stage mark followed by `stageMs` (one for
  * all, or one per stage), stop; when
  * `seal`, every interruption explained (a loaded machine can stall a camera, as a clerk would
  * explain it) and sealed. Returns the session id.
  */
 export async function recordHearing(
   clerk: ApiClient,
-  opts: { caseNumber: string; title: string; stages: number[]; stageMs: number | number[]; seal: boolean },
+  opts: { caseNumber: string; title: string; stages: number[]; stageMs: number | number[]; seal: boolean; procedure?: string; roomId?: string },
 ): Promise<string> {
   const created = await clerk.post('/api/sessions', {
     caseNumber: opts.caseNumber,
     title: opts.title,
-    procedure: 'penalty-hearing',
-    roomId: 'hearing-1',
+    procedure: opts.procedure ?? 'penalty-hearing',
+    roomId: opts.roomId ?? 'hearing-1',
     participants: [{ name: '张主持', role: 'presiding' }],
   });
   expect(created.status, created.text).toBe(201);
