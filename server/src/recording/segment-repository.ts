@@ -65,23 +65,18 @@ export class SegmentRepository {
   }
 
   list(sessionId: string): RecordedSegment[] {
-    return this.db
-      .prepare<[string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? ORDER BY camera_id, seq')
-      .all(sessionId)
-      .map((r) => ({
-        sessionId: r.session_id,
-        cameraId: r.camera_id,
-        seq: r.seq,
-        file: r.file,
-        startedAt: r.started_at,
-        endedAt: r.ended_at,
-        durationMs: r.duration_ms,
-        bytes: r.bytes,
-        sha256: r.sha256,
-        prevSha256: r.prev_sha256,
-        timeSource: r.time_source,
-        adoptedAt: r.adopted_at,
-      }));
+    return this.db.prepare<[string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? ORDER BY camera_id, seq').all(sessionId).map(toSegment);
+  }
+
+  /** One camera's segments of a session, in order (replay: a long session holds thousands per camera). */
+  listCamera(sessionId: string, cameraId: string): RecordedSegment[] {
+    return this.db.prepare<[string, string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? AND camera_id = ? ORDER BY seq').all(sessionId, cameraId).map(toSegment);
+  }
+
+  /** One segment by its place in the index (the unique key), or null. */
+  get(sessionId: string, cameraId: string, seq: number): RecordedSegment | null {
+    const row = this.db.prepare<[string, string, number], SegmentRow>('SELECT * FROM segments WHERE session_id = ? AND camera_id = ? AND seq = ?').get(sessionId, cameraId, seq);
+    return row ? toSegment(row) : null;
   }
 
   saveManifest(sessionId: string, file: string, sha256: string, at: string): void {
@@ -131,4 +126,21 @@ export interface SessionClockEntry {
   source: string;
   detail: string | null;
   measuredAt: string;
+}
+
+function toSegment(r: SegmentRow): RecordedSegment {
+  return {
+    sessionId: r.session_id,
+    cameraId: r.camera_id,
+    seq: r.seq,
+    file: r.file,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationMs: r.duration_ms,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    prevSha256: r.prev_sha256,
+    timeSource: r.time_source,
+    adoptedAt: r.adopted_at,
+  };
 }

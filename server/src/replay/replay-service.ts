@@ -66,7 +66,7 @@ export class ReplayService {
   async segmentFile(caller: Caller, sessionId: string, cameraId: string, seq: number): Promise<{ path: string; size: number; sha256: string }> {
     this.deps.sessions.view(caller, sessionId);
     this.deps.destroyed?.assertNotDestroyed(sessionId);
-    const row = this.deps.segments.list(sessionId).find((s) => s.cameraId === cameraId && s.seq === seq);
+    const row = this.deps.segments.get(sessionId, cameraId, seq);
     if (!row) throw notFound(SEGMENT);
     const root = resolve(this.deps.dataDir);
     const path = resolve(root, row.file);
@@ -83,7 +83,7 @@ export class ReplayService {
   }
 
   private cameraSegments(sessionId: string, cameraId: string): (PlaylistSegment & { row: RecordedSegment })[] {
-    const rows = this.deps.segments.list(sessionId).filter((s) => s.cameraId === cameraId);
+    const rows = this.deps.segments.listCamera(sessionId, cameraId);
     if (rows.length === 0) throw notFound(CAMERA);
     return rows.map((row) => ({ row, seq: row.seq, startedAtMs: Date.parse(row.startedAt), endedAtMs: Date.parse(row.endedAt), durationMs: row.durationMs }));
   }
