@@ -191,6 +191,9 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     : null;
   recording.onInterruptionEvent = (event) => gateway?.recordingInterruption(event);
   disk.on('level', (status) => gateway?.diskLevel(status));
+  const retention = new RetentionService({
+    dataDir: config.dataDir, retention: config.retention, db, repository: retentionRepository, cases, sessions, sessionRepository, segments, audit, clock, log: logFor('retention'),
+  });
   // Body-camera file imports: staged chunks, then hashed, probed and stored write-once per case.
   const imports = new ImportService(importRepository, {
     dataDir: config.dataDir,
@@ -244,9 +247,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     devices,
     evidence,
     replay: new ReplayService({ dataDir: config.dataDir, sessions, segments, custody: new CustodyLog(db, clock), clock, destroyed: retentionRepository }),
-    retention: new RetentionService({
-      dataDir: config.dataDir, retention: config.retention, db, repository: retentionRepository, cases, sessions, sessionRepository, segments, audit, clock, log: logFor('retention'),
-    }),
+    retention,
     imports,
     onLogout: (token) => gateway?.endSession(token),
   });
@@ -313,6 +314,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   recording.start();
   evidence.start();
   imports.start();
+  await retention.finishInterruptedDestructions();
   await live.start();
   disk.start(config.recording.disk.checkIntervalS * 1000);
   if (media) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -325,5 +325,24 @@ describe('legal hold and the two-person destruction procedure', () => {
     expect(scrub.json.destroyed).toEqual(segmentFiles.map((s) => ({ sessionId: interviewId, path: s.file, sha256: s.sha256 })));
     // Both manifests and the hearing's segments were re-hashed.
     expect(scrub.json.checked).toBeGreaterThan(2);
+  });
+
+  it('a destruction stopped between its record and the removal of the files is finished at the next start, audited as resumed', async () => {
+    // As if the server had died after writing the record: one file of the record is still there.
+    const left = join(dataDir, segmentFiles[0]!.file);
+    const folder = join(left, '..');
+    chmodSync(folder, 0o755);
+    writeFileSync(left, 'left behind');
+    chmodSync(folder, 0o555);
+    await server!.stop();
+    server = await startTestServer({ dataDir, demoOverrides: INTERVIEW_DAYS_0 });
+    expect(existsSync(left)).toBe(false);
+    const auditor = await login('auditor');
+    const entries = (await auditor.get('/api/audit?limit=50')).json.entries as { action: string; actor: string | null; target: string; detail: any }[];
+    expect(entries.find((e) => e.action === 'evidence.destroyed' && e.detail.resumed)).toMatchObject({
+      actor: null,
+      target: interviewId,
+      detail: { requestId, resumed: true, removed: 1, failed: [] },
+    });
   });
 });

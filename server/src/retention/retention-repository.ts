@@ -110,6 +110,10 @@ export class RetentionRepository implements DestroyedEvidence {
       .run(record.sessionId, record.requestId, record.reason, record.requestedBy, record.requestedAt, record.approvedBy, record.destroyedAt, record.manifestSha256, JSON.stringify(record.files));
   }
 
+  records(): DestructionRecord[] {
+    return this.db.prepare<[], RecordRow>('SELECT * FROM destruction_records ORDER BY destroyed_at').all().map(toRecord);
+  }
+
   record(sessionId: string): DestructionRecord | null {
     const row = this.db.prepare<[string], RecordRow>('SELECT * FROM destruction_records WHERE session_id = ?').get(sessionId);
     return row ? toRecord(row) : null;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { CaseService } from '../cases/case-service.ts';
 import { shanghaiDate } from '../recording/evidence-files.ts';
@@ -185,6 +187,26 @@ export class RetentionService {
     if (outcome.failed.length > 0) this.o.log.error({ session: record.sessionId, failed: outcome.failed }, 'destruction: some files could not be removed');
     else this.o.log.warn({ session: record.sessionId, removed: outcome.removed.length, requestId: id }, 'destruction: media files removed, manifest and hashes kept');
     return { request, record };
+  }
+
+  /**
+   * At start-up: a destruction whose record was written but whose files were not all removed (the
+   * server stopped in between) is finished, as approved, and audited as resumed. Returns the number
+   * of files removed.
+   */
+  async finishInterruptedDestructions(): Promise<number> {
+    let removed = 0;
+    for (const record of this.o.repository.records()) {
+      const left = record.files.filter((f) => existsSync(join(this.o.dataDir, f.file))).map((f) => f.file);
+      if (left.length === 0) continue;
+      const outcome = await destroyMediaFiles(this.o.dataDir, left);
+      removed += outcome.removed.length;
+      this.o.audit.record({ actor: null }, 'evidence.destroyed', record.sessionId, {
+        requestId: record.requestId, resumed: true, removed: outcome.removed.length, absent: outcome.absent, failed: outcome.failed,
+      });
+      this.o.log.warn({ session: record.sessionId, removed: outcome.removed.length, failed: outcome.failed }, 'destruction interrupted by a stop: finished at start-up');
+    }
+    return removed;
   }
 
   destructionRecord(caller: Caller, sessionId: string): DestructionRecord {
