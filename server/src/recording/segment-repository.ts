@@ -68,9 +68,26 @@ export class SegmentRepository {
     return this.db.prepare<[string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? ORDER BY camera_id, seq').all(sessionId).map(toSegment);
   }
 
-  /** One camera's segments of a session, in order (replay: a long session holds thousands per camera). */
-  listCamera(sessionId: string, cameraId: string): RecordedSegment[] {
-    return this.db.prepare<[string, string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? AND camera_id = ? ORDER BY seq').all(sessionId, cameraId).map(toSegment);
+  /**
+   * One camera's segments of a session, in order, or only those overlapping [fromMs, toMs) (replay:
+   * a long session holds thousands per camera). Times are stored as ISO UTC strings, which sort as
+   * the instants they name.
+   */
+  listCamera(sessionId: string, cameraId: string, range?: { fromMs: number; toMs: number }): RecordedSegment[] {
+    if (!range) {
+      return this.db.prepare<[string, string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? AND camera_id = ? ORDER BY seq').all(sessionId, cameraId).map(toSegment);
+    }
+    const from = new Date(range.fromMs).toISOString();
+    const to = new Date(Math.min(range.toMs, 8.64e15)).toISOString();
+    return this.db
+      .prepare<[string, string, string, string], SegmentRow>('SELECT * FROM segments WHERE session_id = ? AND camera_id = ? AND ended_at > ? AND started_at < ? ORDER BY seq')
+      .all(sessionId, cameraId, from, to)
+      .map(toSegment);
+  }
+
+  /** Whether a camera recorded anything in a session. */
+  hasCamera(sessionId: string, cameraId: string): boolean {
+    return this.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM segments WHERE session_id = ? AND camera_id = ? LIMIT 1').get(sessionId, cameraId) !== undefined;
   }
 
   /** One segment by its place in the index (the unique key), or null. */

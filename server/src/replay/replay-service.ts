@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { CustodyLog } from '../custody/custody-log.ts';
-import type { RecordedSegment, SegmentRepository } from '../recording/segment-repository.ts';
+import type { SegmentRepository } from '../recording/segment-repository.ts';
 import type { Caller, SessionService } from '../sessions/session-service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { ApiError, notFound } from '../shared/errors.ts';
@@ -39,15 +39,18 @@ export class ReplayService {
   playlist(caller: Caller, sessionId: string, cameraId: string, item: number | undefined, segmentUri: (seq: number) => string): string {
     const view = this.deps.sessions.view(caller, sessionId); // 404 / 403 as for reading the session
     this.deps.destroyed?.assertNotDestroyed(sessionId);
-    const all = this.cameraSegments(sessionId, cameraId);
-    let list = all;
+    if (!this.deps.segments.hasCamera(sessionId, cameraId)) throw notFound(CAMERA);
+    let list: PlaylistSegment[];
     let startAtMs: number | undefined;
-    if (item !== undefined) {
+    if (item === undefined) list = this.cameraSegments(sessionId, cameraId);
+    else {
       const stages = this.deps.sessions.stages(sessionId).filter((s) => s.item === item);
       if (stages.length === 0) {
         throw new ApiError(404, 'unknown_stage', { en: `The session has no stage ${item}.`, zh: `该会话没有第 ${item} 项的阶段。` });
       }
-      list = all.filter((s) => stages.some((st) => s.startedAtMs < (st.toMs ?? Infinity) && s.endedAtMs > st.fromMs));
+      // Only the rows around the stage are read (a stage of a long session is a small part of it).
+      const range = { fromMs: Math.min(...stages.map((st) => st.fromMs)), toMs: Math.max(...stages.map((st) => st.toMs ?? Infinity)) };
+      list = this.cameraSegments(sessionId, cameraId, range).filter((s) => stages.some((st) => s.startedAtMs < (st.toMs ?? Infinity) && s.endedAtMs > st.fromMs));
       if (list.length === 0) {
         throw new ApiError(404, 'no_recording', { en: `Camera ${cameraId} recorded nothing during stage ${item}.`, zh: `摄像机 ${cameraId} 在第 ${item} 项阶段没有录像。` });
       }
@@ -82,10 +85,9 @@ export class ReplayService {
     return open(path, 'r').then((handle) => handle.createReadStream({ start, end, autoClose: true }));
   }
 
-  private cameraSegments(sessionId: string, cameraId: string): (PlaylistSegment & { row: RecordedSegment })[] {
-    const rows = this.deps.segments.listCamera(sessionId, cameraId);
-    if (rows.length === 0) throw notFound(CAMERA);
-    return rows.map((row) => ({ row, seq: row.seq, startedAtMs: Date.parse(row.startedAt), endedAtMs: Date.parse(row.endedAt), durationMs: row.durationMs }));
+  private cameraSegments(sessionId: string, cameraId: string, range?: { fromMs: number; toMs: number }): PlaylistSegment[] {
+    const rows = this.deps.segments.listCamera(sessionId, cameraId, range);
+    return rows.map((row) => ({ seq: row.seq, startedAtMs: Date.parse(row.startedAt), endedAtMs: Date.parse(row.endedAt), durationMs: row.durationMs }));
   }
 
   private logReplay(caller: Caller, roomId: string | null, sessionId: string, cameraId: string, item: number | undefined, list: PlaylistSegment[], startAtMs: number | undefined): void {
