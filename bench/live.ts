@@ -41,6 +41,7 @@ import { launchBrowser, type TestBrowser } from '../test/e2e/browser.ts';
 import { ApiClient, readDemoConfig, startTestServer, type TestServer } from '../test/helpers/server.ts';
 import type { FromViewers, ToViewers, ViewerFigures, ViewersConfig } from './live-viewers.ts';
 import type { SimulatorChildConfig, SimulatorChildReady } from './simulator-child.ts';
+import { cleanups, runBench, verdict } from './common.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CAMERA_CREDS = { username: 'bench', password: 'bench-pass' };
@@ -93,24 +94,6 @@ const OPENS = positiveInt('opens', args.opens, QUICK ? 3 : 8);
 const MARKS = positiveInt('marks', args.marks, QUICK ? 6 : 20);
 const PORT_BASE = positiveInt('port-base', args['port-base'], 28000);
 if (!/^127\.\d+\.\d+\.\d+$/.test(args.address!)) throw new TypeError('--address must be a 127.x.y.z loopback address');
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its undo here; run on exit and on SIGINT/SIGTERM.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`\n${sig}: cleaning up\n`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
 
 /** Registers a child process to be stopped (SIGTERM, then SIGKILL after 5 s) at cleanup. */
 function reap(proc: ChildProcess): void {
@@ -911,19 +894,7 @@ async function main(): Promise<number> {
     [`mark to wall p50 ${f(p(marks.wall, 0.5))} ms ≤ ${TARGETS.markP50Ms} ms`, p(marks.wall, 0.5) <= TARGETS.markP50Ms],
     [`mark to wall p95 ${f(p(marks.wall, 0.95))} ms ≤ ${TARGETS.markP95Ms} ms`, p(marks.wall, 0.95) <= TARGETS.markP95Ms],
   ];
-  for (const [text, ok] of checks) lines.push(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);
-  const all = checks.every(([, ok]) => ok);
-  lines.push('', `  ${all ? 'PASS' : 'FAIL'} overall (${checks.filter(([, ok]) => ok).length}/${checks.length})`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return all ? 0 : 1;
+  return verdict(lines, checks) ? 0 : 1;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:live failed: ${(err as Error).stack ?? String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:live', main);

@@ -21,6 +21,7 @@ import { FfmpegProcess } from '../server/src/shared/ffmpeg/ffmpeg-process.ts';
 import { silentLogger } from '../server/src/shared/logger.ts';
 import { createLoopClip } from '../server/src/simulator/media/loop-media-source.ts';
 import type { SimulatorChildConfig, SimulatorChildReady } from './simulator-child.ts';
+import { cleanups, runBench, verdict } from './common.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CREDS = { username: 'bench', password: 'bench-pass' };
@@ -63,24 +64,6 @@ const PORT_BASE = positiveInt('port-base', args['port-base']);
 if (!/^127\.\d+\.\d+\.\d+$/.test(args.address!)) throw new TypeError('--address must be a 127.x.y.z loopback address');
 const SIM_CAMERAS = args['find-max'] ? MAX_CAMERAS : N;
 if (Number(args.address!.split('.')[3]) + SIM_CAMERAS > 254) throw new TypeError('--address leaves no room for that many cameras');
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its undo here; run on exit and on SIGINT/SIGTERM.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`\n${sig}: cleaning up\n`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // /proc sampling
@@ -445,11 +428,7 @@ function report(ours: RunResult, base: RunResult): boolean {
     [`event-loop delay p99 ${f(ours.eventLoopP99Ms ?? 0)} ms < ${TARGETS.eventLoopP99Ms} ms`, (ours.eventLoopP99Ms ?? Infinity) < TARGETS.eventLoopP99Ms],
     [`server RSS ${f(ours.serverRssMaxMb)} MB < ${TARGETS.serverRssMb} MB`, ours.serverRssMaxMb < TARGETS.serverRssMb],
   ];
-  for (const [text, ok] of checks) lines.push(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);
-  const all = checks.every(([, ok]) => ok);
-  lines.push('', `  ${all ? 'PASS' : 'FAIL'} overall`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return all;
+  return verdict(lines, checks);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,12 +479,4 @@ async function main(): Promise<number> {
   return report(ours, base) ? 0 : 1;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:record failed: ${(err as Error).stack ?? String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:record', main);

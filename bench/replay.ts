@@ -26,6 +26,7 @@ import { launchBrowser, type TestBrowser } from '../test/e2e/browser.ts';
 import { poll } from '../test/e2e/page-time-code.ts';
 import { ApiClient, CLI, demoConfigWithoutSimulator, REPO_ROOT, startTestServer, type TestServer } from '../test/helpers/server.ts';
 import { SYNTH_CAMERAS, SYNTH_CASE_NUMBER, SYNTH_ITEMS, synthesiseSession, type SynthResult } from './replay-synth.ts';
+import { cleanups, runBench, track, verdict } from './common.ts';
 
 const run = promisify(execFile);
 const TARGETS = { firstFrameP95Ms: 500, exportRealTime: 50, verifyVsSha256: 0.8 };
@@ -58,33 +59,6 @@ const HEIGHT = positiveInt('height', args.height);
 const BITRATE = positiveInt('bitrate', args.bitrate);
 const ROUNDS = positiveInt('rounds', args.rounds);
 if (SECONDS < 600) throw new TypeError('--seconds must be at least 600 (eight stages)');
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its undo here; run on exit and on SIGINT/SIGTERM.
-
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | null = null;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`\n${sig}: cleaning up\n`);
-    void cleanup().then(() => process.exit(130));
-  });
-}
-/** Registers a child's kill for cleanup; the returned function unregisters it once the child is gone. */
-function track(kill: () => void): () => void {
-  const undo = async () => kill();
-  cleanups.push(undo);
-  return () => {
-    const i = cleanups.indexOf(undo);
-    if (i >= 0) cleanups.splice(i, 1);
-  };
-}
 
 const step = (line: string) => process.stderr.write(`${line}\n`);
 const BENCH_DIR = join(tmpdir(), 'hearing-recorder-bench');
@@ -363,19 +337,7 @@ async function main(): Promise<number> {
     [`the package verifies with --key (exit ${verify.code})`, verify.code === 0],
     [`verify ${f(mbs(verify.s), 0)} MB/s ≥ ${TARGETS.verifyVsSha256}× sha256sum's ${f(mbs(shaBest), 0)} MB/s (${f(verifyRatio, 2)}×)`, verifyRatio >= TARGETS.verifyVsSha256],
   ];
-  for (const [text, ok] of checks) lines.push(`  ${ok ? 'PASS' : 'FAIL'}  ${text}`);
-  const all = checks.every(([, ok]) => ok);
-  lines.push('', `  ${all ? 'PASS' : 'FAIL'} overall (${checks.filter(([, ok]) => ok).length}/${checks.length})`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return all ? 0 : 1;
+  return verdict(lines, checks) ? 0 : 1;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  process.stderr.write(`bench:replay failed: ${(err as Error).stack ?? String(err)}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runBench('bench:replay', main);
