@@ -139,15 +139,18 @@ export async function buildPackage(job: ExportJob, progress: (fraction: number) 
  * before the input seek exactly (MPEG-TS has no index: ffmpeg would land on the next keyframe); the
  * second copy keeps the packets from the keyframe before the mark, flagged to be discarded, and the
  * MP4 muxer writes an edit list so players start on the mark itself.
- * The segments are one MPEG-TS stream cut in pieces (continuous timestamps): their bytes are piped
- * in one after the other. The concat demuxer would open and probe every segment, which made the
- * join 7× slower than the copy itself (bench:replay); the result is the same file.
+ * The segments are one MPEG-TS stream cut in pieces: their bytes are piped in one after the other.
+ * The concat demuxer would open and probe every segment, which made the join 7× slower than the
+ * copy itself (bench:replay); the result is the same file. Where segments are missing (an
+ * interruption, a recess) or a new connection restarted the timestamps, ffmpeg closes the jump
+ * (MPEG-TS allows discontinuities; any over 0.5 s, the gap the export plan subtracts), so the copy
+ * is that much shorter, as the concat demuxer made it.
  */
-async function cutWorkingCopy(job: ExportJob, i: number): Promise<string> {
+export async function cutWorkingCopy(job: Pick<ExportJob, 'workDir' | 'workingCopies'>, i: number): Promise<string> {
   const wc = job.workingCopies[i]!;
   const joined = join(job.workDir, `joined-${i}.mp4`);
   await runFfmpeg({
-    args: ['-hide_banner', '-y', '-f', 'mpegts', '-i', 'pipe:0', '-map', '0:v:0', '-map', '0:a?', '-c', 'copy', joined],
+    args: ['-hide_banner', '-y', '-dts_delta_threshold', '0.5', '-f', 'mpegts', '-i', 'pipe:0', '-map', '0:v:0', '-map', '0:a?', '-c', 'copy', joined],
     input: Readable.from(concatenated(wc.sources)),
     log,
     name: 'working-copy-join',
