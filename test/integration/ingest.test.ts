@@ -26,6 +26,8 @@ const ingests: CameraIngest[] = [];
 interface Collected {
   segments: SpoolSegment[];
   levels: AudioLevel[];
+  /** When each level reached us (ms). */
+  levelArrivals: number[];
   gaps: IngestGap[];
   interruptions: Interruption[];
   waiters: (() => void)[];
@@ -33,10 +35,10 @@ interface Collected {
 const got = new Map<string, Collected>();
 
 function collect(ingest: CameraIngest): Collected {
-  const c: Collected = { segments: [], levels: [], gaps: [], interruptions: [], waiters: [] };
+  const c: Collected = { segments: [], levels: [], levelArrivals: [], gaps: [], interruptions: [], waiters: [] };
   const poke = () => c.waiters.splice(0).forEach((w) => w());
   ingest.on('segment', (s) => (c.segments.push(s), poke()));
-  ingest.on('level', (l) => (c.levels.push(l), poke()));
+  ingest.on('level', (l) => (c.levels.push(l), c.levelArrivals.push(Date.now()), poke()));
   ingest.on('gap', (g) => (c.gaps.push(g), poke()));
   ingest.on('interruption', (i) => (c.interruptions.push(i), poke()));
   got.set(ingest.cameraId, c);
@@ -159,6 +161,10 @@ describe('CameraIngest (loop-mode simulator, system ffmpeg)', () => {
     const spacing = Date.parse(tone[2]!.at) - Date.parse(tone[0]!.at);
     expect(spacing).toBeGreaterThan(1500);
     expect(spacing).toBeLessThan(2600);
+    // They arrive as they are measured, not in bursts held back by ffmpeg's output buffer (which
+    // delivered eight at once, up to 8 s late).
+    const arrivals = c.levelArrivals.slice(1, 4);
+    expect(arrivals[2]! - arrivals[0]!).toBeGreaterThan(1000);
     sim.cameras[1]!.faults.set({ silentAudio: true });
     const n = c.levels.length;
     await until(c, () => c.levels.length >= n + 4);

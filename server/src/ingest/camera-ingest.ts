@@ -240,6 +240,9 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
     // Only the RMS level is needed: computing astats' other ~25 statistics per sample cost more CPU
     // than the rest of the ingest (bench:record). The selection options exist from libavfilter 8.
     const levelOnly = this.binary!.avformatMajor >= 59 ? ':measure_perchannel=none:measure_overall=RMS_level' : '';
+    // Each level line is written as it is made: through ffmpeg's 32 KiB output buffer the levels
+    // reached the meters in bursts, up to 8 s late (ffmpeg 5.1). The 2018 build has no `direct`.
+    const unbuffered = this.binary!.avformatMajor >= 59 ? ':direct=1' : '';
     return [
       '-hide_banner', '-nostats', '-nostdin', '-loglevel', 'warning',
       // Keep the RTP-derived pts: with the relay's anchor they are camera-clock instants.
@@ -249,7 +252,7 @@ export class CameraIngest extends EventEmitter<CameraIngestEvents> {
       '-map', '0:v:0', '-map', '0:a:0?',
       '-c:v', 'copy',
       '-c:a', 'aac', '-b:a', String(this.o.audioBitrate ?? 64_000),
-      '-af', `astats=metadata=1:reset=1${levelOnly},ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:4'`,
+      '-af', `astats=metadata=1:reset=1${levelOnly},ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:4'${unbuffered}`,
       // Through tee (one slave): the segment muxer used directly shifts the list times of a
       // connection whose first frame is stamped early, by ~1.4 s (ingest-time test).
       '-f', 'tee',
