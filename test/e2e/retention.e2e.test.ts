@@ -1,7 +1,8 @@
 // Retention in Chromium: an interview sealed past its (shortened) retention is listed for legal staff;
 // a legal hold placed on its case takes it off the list until released; a legal user requests its
-// destruction and cannot approve it; a supervisor approves after a confirming click; the media is
-// gone, the manifest and the destruction record stay, and replay answers 409 `destroyed`.
+// destruction and cannot approve it; a second legal user approves after a confirming click (the
+// supervisor's approval is in the integration test); the media is gone, the manifest and the
+// destruction record stay, and replay answers 409 `destroyed`.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -18,6 +19,7 @@ const s = useBrowserSession({
 });
 let sessionId: string;
 let sessionDir: string;
+const SECOND_LEGAL = { username: 'legal-2', password: 'Xw9!second-Desk' };
 
 beforeAll(async () => {
   const admin = new ApiClient(s.server.url);
@@ -28,6 +30,14 @@ beforeAll(async () => {
   sessionId = await recordHearing(clerk, { caseNumber: '秦应急罚〔2026〕81号', title: '询问（保存期限测试）', procedure: 'interview', roomId: 'interview-1', stages: [16], stageMs: 3000, seal: true });
   const manifest = (await clerk.get(`/api/sessions/${sessionId}`)).json.manifest.file as string;
   sessionDir = join(s.server.dataDir, manifest, '..');
+  // Another member of the legal office, set up by security staff as in real use.
+  const security = new ApiClient(s.server.url);
+  await security.login('security');
+  const created = await security.post('/api/users', { username: SECOND_LEGAL.username, displayName: '法制科 二', roles: ['legal'] });
+  expect(created.status, created.text).toBe(201);
+  const second = new ApiClient(s.server.url);
+  await second.login(SECOND_LEGAL.username, created.json.initialPassword);
+  expect((await second.post('/api/auth/password', { currentPassword: created.json.initialPassword, newPassword: SECOND_LEGAL.password })).status).toBe(204);
 }, 180_000);
 
 const mediaFiles = () => readdirSync(sessionDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.ts'));
@@ -69,11 +79,10 @@ describe('retention in the browser', { timeout: 120_000 }, () => {
     expect(mediaFiles().length).toBeGreaterThan(0);
   });
 
-  test('a supervisor approves after confirming: the media is removed, the manifest and the destruction record stay', async () => {
+  test('a second legal user approves after confirming: the media is removed, the manifest and the destruction record stay', async () => {
     const page = await s.newPage();
-    await s.login(page, 'supervisor');
-    await page.waitForURL((url) => url.pathname !== '/login');
-    await page.goto(`${s.origin()}/replay`);
+    await s.login(page, SECOND_LEGAL.username, SECOND_LEGAL.password);
+    await page.waitForURL(`${s.origin()}/replay`);
     await page.getByTestId('tab-retention').click();
     const request = page.getByTestId(`destruction-request-${sessionId}`);
     await request.getByTestId('destruction-approve').click();
@@ -86,7 +95,7 @@ describe('retention in the browser', { timeout: 120_000 }, () => {
     const supervisor = new ApiClient(s.server.url);
     await supervisor.login('supervisor');
     const record = (await supervisor.get(`/api/sessions/${sessionId}/destruction-record`)).json;
-    expect(record).toMatchObject({ sessionId, requestedBy: 'legal', approvedBy: 'supervisor', reason: '保存期限届满' });
+    expect(record).toMatchObject({ sessionId, requestedBy: 'legal', approvedBy: SECOND_LEGAL.username, reason: '保存期限届满' });
     expect(record.files.length).toBeGreaterThan(0);
     const replay = await supervisor.get(`/api/sessions/${sessionId}/cameras/${record.files[0].file.split('/').at(-2)}/index.m3u8`);
     expect(replay.status).toBe(409);
