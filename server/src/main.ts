@@ -104,7 +104,6 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
   const sessionRepository = new SessionRepository(db);
   // Legal holds and destruction records: read by cases (hold state), replay, export and the scrub.
   const retentionRepository = new RetentionRepository(db);
-  const importRepository = new ImportRepository(db);
   const cases = new CaseService(db, new CaseRepository(db), sessionRepository, audit, clock, retentionRepository);
   const sessions = new SessionService(db, sessionRepository, cases, rooms, checklist, audit, clock, logFor('sessions'), {
     state: (session, change, currentStage) =>
@@ -150,7 +149,8 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     log: logFor('evidence'),
     scrubIntervalS: config.evidence.scrubIntervalS,
     destroyed: retentionRepository,
-    imports: importRepository,
+    // Declared below: read only when an export or a scrub runs.
+    imports: { storedFiles: (caseId) => imports.storedFiles(caseId) },
     onProgress: (username, event) => gateway?.exportProgress(username, event),
     onAlarm: (alarm) => gateway?.integrityAlarm(alarm),
   });
@@ -195,7 +195,7 @@ export async function startServer(rootLog: Logger, config: Config, options: { cl
     dataDir: config.dataDir, retention: config.retention, db, repository: retentionRepository, cases, sessions, sessionRepository, segments, audit, clock, log: logFor('retention'),
   });
   // Body-camera file imports: staged chunks, then hashed, probed and stored write-once per case.
-  const imports = new ImportService(importRepository, {
+  const imports = new ImportService(new ImportRepository(db), {
     dataDir: config.dataDir,
     ...config.imports,
     caseExists: (caseId) => void cases.get(caseId),

@@ -240,7 +240,8 @@ describe('export', () => {
     expect(readFileSync(join(pkg, file)).equals(bodyCamera.data)).toBe(true);
     expect(JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')).imports).toEqual([{ id: bodyCamera.id, file, sha256: bodyCamera.sha256 }]);
     const [described] = JSON.parse(readFileSync(join(pkg, 'imports.json'), 'utf8'));
-    expect(described).toMatchObject({ id: bodyCamera.id, file, sha256: bodyCamera.sha256, fileName: 'DSC_0001.MP4', item: 11, damaged: false, uploadedBy: 'legal' });
+    expect(described).toMatchObject({ id: bodyCamera.id, file, sha256: bodyCamera.sha256, fileName: 'DSC_0001.MP4', item: 11, damaged: false, createdBy: 'legal', state: 'stored' });
+    expect(described.timeZone).toMatchObject({ suspect: false });
     expect(readFileSync(join(pkg, 'SHA256SUMS'), 'utf8')).toContain(`${bodyCamera.sha256}  ${file}`);
   });
 

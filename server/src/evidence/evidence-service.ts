@@ -20,7 +20,7 @@ import type { EvidenceRepository } from './evidence-repository.ts';
 import type { ExportJob, ExportRecord, PackageCopy, ScrubJob, WorkerJob, WorkerMessage, WorkingCopyPlan } from './evidence.types.ts';
 import { packageReadme } from './package-readme.ts';
 import type { DestroyedEvidence } from '../retention/retention.types.ts';
-import type { ImportRepository } from '../imports/import-repository.ts';
+import type { ImportService } from '../imports/import-service.ts';
 import type { SigningKey } from './signing-key.ts';
 import { EXPORT_INDEX, EXPORT_KEY, keyFingerprint, MANIFEST, MANIFEST_SIG, PUBLIC_KEY } from './verifier/verify.mjs';
 
@@ -68,7 +68,7 @@ export interface EvidenceServiceOptions {
   /** Sessions whose media was destroyed past retention: no export, and the scrub reports their files as destroyed. */
   destroyed?: DestroyedEvidence;
   /** Body-camera files stored into cases: exported with each session of their case, re-hashed by the scrub. */
-  imports?: Pick<ImportRepository, 'storedOfCase' | 'allStored' | 'latestConfirmation'>;
+  imports?: Pick<ImportService, 'storedFiles'>;
 }
 
 const EXPORT_NOT_FOUND = { en: 'export', zh: '导出任务' };
@@ -267,18 +267,12 @@ export class EvidenceService {
     }
     const view = this.o.sessions.view(caller, sessionId);
     // The case's body-camera files, bit for bit, as hashed on arrival.
-    const imported = (this.o.imports?.storedOfCase(view.caseId) ?? []).map((r) => {
-      const ext = extname(r.file!).toLowerCase();
-      if (!SAFE_NAME.test(`${r.id}${ext}`)) throw new Error(`import ${JSON.stringify(r.id)} cannot be a file name in the package`);
-      const file = `imports/${r.id}${ext}`;
-      copies.push({ name: file, source: join(this.o.dataDir, r.file!), sha256: r.sha256! });
-      const confirmation = this.o.imports!.latestConfirmation(r.id);
-      return {
-        id: r.id, file, sha256: r.sha256!, bytes: r.bytes, fileName: r.fileName, deviceId: r.deviceId, item: r.item, note: r.note,
-        uploadedBy: r.createdBy, uploadedAt: r.createdAt, storedAt: r.closedAt, damaged: r.damaged, damage: r.damage,
-        creationTime: r.creationTime, recordedAtClaim: r.recordedAtClaim, timeZoneSuspect: r.timeZoneSuspect, timeZoneReason: r.timeZoneReason,
-        timeZoneConfirmation: confirmation, probe: r.probe,
-      };
+    const imported = (this.o.imports?.storedFiles(view.caseId) ?? []).map(({ view: described, file: stored }) => {
+      const ext = extname(stored).toLowerCase();
+      if (!SAFE_NAME.test(`${described.id}${ext}`)) throw new Error(`import ${JSON.stringify(described.id)} cannot be a file name in the package`);
+      const file = `imports/${described.id}${ext}`;
+      copies.push({ name: file, source: join(this.o.dataDir, stored), sha256: described.sha256! });
+      return { file, ...described };
     });
     const findings = this.o.compliance.check(caller, sessionId);
     const custody = this.o.custody.forSession(sessionId);
@@ -296,7 +290,7 @@ export class EvidenceService {
       stages,
       originals,
       workingCopies: workingIndex,
-      imports: imported.map(({ id, file, sha256 }) => ({ id, file, sha256 })),
+      imports: imported.map(({ id, file, sha256 }) => ({ id, file, sha256: sha256! })),
       workingCopyMethod: 'ffmpeg stream copy with an MP4 edit list (segments joined into an indexed MP4, then cut with -ss before that input): no re-encoding; the packets from the keyframe before the mark are kept and flagged to be discarded, so playback starts on the mark',
     };
     const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -353,7 +347,7 @@ export class EvidenceService {
         else files.push({ sessionId: session.id, path: join(this.o.dataDir, s.file), sha256: s.sha256 });
       }
     }
-    for (const r of this.o.imports?.allStored() ?? []) files.push({ sessionId: null, importId: r.id, path: join(this.o.dataDir, r.file!), sha256: r.sha256! });
+    for (const { view, file } of this.o.imports?.storedFiles() ?? []) files.push({ sessionId: null, importId: view.id, path: join(this.o.dataDir, file), sha256: view.sha256! });
     const at = this.o.clock.now().toISOString();
     if (files.length === 0) return { at, checked: 0, findings: [], destroyed };
     const result = await this.runWorker({ kind: 'scrub', files }, () => undefined);

@@ -166,6 +166,15 @@ export class ImportService {
     return this.toView(this.get(id));
   }
 
+  /**
+   * Stored files, of one case or of all (export, integrity scrub): each as legal staff see it, with
+   * its stored path (relative to DATA_DIR).
+   */
+  storedFiles(caseId?: string): { view: ImportView; file: string }[] {
+    const records = caseId === undefined ? this.repo.allStored() : this.repo.storedOfCase(caseId);
+    return records.map((r) => ({ view: this.toView(r), file: r.file! }));
+  }
+
   /** The stored imports of a case, in the order of their recorded start (unplaced ones last). */
   ofCase(caseId: string): ImportView[] {
     this.o.caseExists(caseId);
