@@ -1,31 +1,8 @@
 import type { Db } from '../shared/db/database.ts';
-import type { ImportProbe, ImportState, TimeZoneInterpretation } from './import.types.ts';
+import type { ImportProbe, ImportRecord, ImportState, TimeZoneInterpretation } from './import.types.ts';
 
-/** One `imports` row (migration 9). */
-export interface ImportRecord {
-  id: string;
-  caseId: string;
-  deviceId: string;
-  item: number;
-  fileName: string;
-  note: string | null;
-  recordedAtClaim: string | null;
-  bytes: number;
-  chunkBytes: number;
-  createdBy: string;
-  createdAt: string;
-  state: ImportState;
-  refusedReason: string | null;
-  closedAt: string | null;
-  file: string | null;
-  sha256: string | null;
-  damaged: boolean | null;
-  damage: string | null;
-  probe: ImportProbe | null;
-  creationTime: string | null;
-  timeZoneSuspect: boolean | null;
-  timeZoneReason: string | null;
-}
+export type { ImportRecord };
+
 
 export interface StoredFacts {
   file: string;

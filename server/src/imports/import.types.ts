@@ -31,7 +31,8 @@ export interface ImportTimeZone {
   recordedStart: string | null;
 }
 
-export interface ImportView {
+/** One `imports` row (migration 9). */
+export interface ImportRecord {
   id: string;
   caseId: string;
   deviceId: string;
@@ -41,19 +42,27 @@ export interface ImportView {
   recordedAtClaim: string | null;
   bytes: number;
   chunkBytes: number;
-  chunkCount: number;
   createdBy: string;
   createdAt: string;
   state: ImportState;
   refusedReason: string | null;
   closedAt: string | null;
-  /** While uploading: the chunk indexes received so far and their bytes (resume from the rest). */
-  receivedChunks: number[];
-  receivedBytes: number;
+  file: string | null;
   sha256: string | null;
   damaged: boolean | null;
   damage: string | null;
   probe: ImportProbe | null;
+  creationTime: string | null;
+  timeZoneSuspect: boolean | null;
+  timeZoneReason: string | null;
+}
+
+/** An import as the API shows it: its row without the server's own path and raw time facts, with upload progress and the time-zone reading. */
+export interface ImportView extends Omit<ImportRecord, 'file' | 'creationTime' | 'timeZoneSuspect' | 'timeZoneReason'> {
+  chunkCount: number;
+  /** While uploading: the chunk indexes received so far and their bytes (resume from the rest). */
+  receivedChunks: number[];
+  receivedBytes: number;
   timeZone: ImportTimeZone | null;
 }
 
